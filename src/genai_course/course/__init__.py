@@ -1,0 +1,1 @@
+"""Tools for authors and instructors: the setup cell, executing notebooks, student versions, checking."""

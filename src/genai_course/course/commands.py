@@ -1,0 +1,110 @@
+"""Sub-commands for instructors and authors: ``student``, ``check``, ``execute``, ``sync-setup``."""
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def register(sub) -> None:
+    p = sub.add_parser("student", help="write student versions: solutions removed, outputs cleared",
+                       description="Write student versions of notebooks: code between '### BEGIN SOLUTION' and "
+                                   "'### END SOLUTION' becomes 'raise NotImplementedError()', solution dropdowns "
+                                   "are removed and outputs are cleared.")
+    p.add_argument("src", type=Path, help="a notebook or a folder of notebooks")
+    p.add_argument("out", type=Path, help="output folder (mirrors SRC's layout)")
+    p.set_defaults(run=_student)
+
+    p = sub.add_parser("check", help="run a submitted notebook and report each exercise check",
+                       description="Execute a notebook with a fresh kernel and report every exercise check. "
+                                   "Exit status 0 when all pass, 1 otherwise.")
+    p.add_argument("notebook", type=Path)
+    p.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell (default 900)")
+    p.set_defaults(run=_check)
+
+    p = sub.add_parser("execute", help="(authors) re-execute notebooks and store their outputs",
+                       description="Re-execute notebooks in place with a fresh kernel, progress bars off, "
+                                   "and store normalized outputs, so stored outputs never depend on who ran them.")
+    p.add_argument("notebooks", type=Path, nargs="+")
+    p.add_argument("--timeout", type=int, default=900)
+    p.set_defaults(run=_execute)
+
+    p = sub.add_parser("sync-setup", help="(authors) write the current setup cell into notebooks",
+                       description="Make the first code cell of each notebook the course's setup cell, "
+                                   "with the repository URL from _config.yml.")
+    p.add_argument("notebooks", type=Path, nargs="+")
+    p.add_argument("--config", type=Path, default=Path("_config.yml"))
+    p.set_defaults(run=_sync_setup)
+
+
+def _existing_notebooks(paths: list[Path]) -> list[Path]:
+    from ..cli import CommandError
+
+    out = []
+    for path in paths:
+        if not path.exists():
+            raise CommandError(f"{path} does not exist")
+        if path.is_dir():
+            out += sorted(p for p in path.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+        elif path.suffix != ".ipynb":
+            raise CommandError(f"{path} is not a .ipynb notebook")
+        else:
+            out.append(path)
+    if not out:
+        raise CommandError("no notebooks found in " + ", ".join(map(str, paths)))
+    return out
+
+
+def _student(args) -> int:
+    from ..cli import CommandError
+    from .student import NotebookError, write_student_versions
+
+    try:
+        written = write_student_versions(args.src, args.out)
+    except NotebookError as err:
+        raise CommandError(str(err)) from None
+    for path in written:
+        print(f"wrote {path}")
+    return 0
+
+
+def _check(args) -> int:
+    from ..cli import CommandError
+    from .check import check_submission
+    from .student import NotebookError, read_notebook
+
+    [path] = _existing_notebooks([args.notebook])
+    try:
+        read_notebook(path)
+    except NotebookError as err:
+        raise CommandError(str(err)) from None
+    results = check_submission(path, timeout=args.timeout)
+    if not results:
+        print(f"{path}: no exercise checks found")
+        return 1
+    for cell, passed, message in results:
+        print(f"cell {cell:3d}  {'PASS' if passed else 'FAIL'}  {message}")
+    n_pass = sum(passed for _, passed, _ in results)
+    print(f"{n_pass}/{len(results)} checks passed")
+    return 0 if n_pass == len(results) else 1
+
+
+def _execute(args) -> int:
+    from .execute import execute_in_place
+
+    for path in _existing_notebooks(args.notebooks):
+        seconds = execute_in_place(path, timeout=args.timeout)
+        print(f"{seconds:6.1f} s  {path}", flush=True)
+    return 0
+
+
+def _sync_setup(args) -> int:
+    import nbformat
+
+    from .setup_cell import repository_url, sync_setup_cell
+
+    url = repository_url(args.config)
+    for path in _existing_notebooks(args.notebooks):
+        nb = nbformat.read(path, as_version=4)
+        if sync_setup_cell(nb, url):
+            nbformat.write(nb, path)
+            print(f"updated {path}")
+    return 0

@@ -1,0 +1,1 @@
+"""Neural-network building blocks written from scratch (attention, positions, blocks, U-Net)."""

@@ -1,0 +1,120 @@
+"""Encoder, decoder and encoder–decoder Transformer blocks (pre-norm, as in GPT-2 and most modern models).
+
+- ``EncoderBlock``: every token attends to every token (BERT, ViT, the encoder of T5).
+- ``EncoderBlock(causal=True)``: a decoder-only block; token i sees tokens ≤ i (GPT).
+- ``DecoderBlock``: causal self-attention, then cross-attention to an encoder's output
+  (the original Transformer, T5, Whisper).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from einops import rearrange
+from torch import nn
+
+from .attention import MultiHeadAttention, causal_mask
+from .positional import SinusoidalPositions
+
+
+class FeedForward(nn.Module):
+    """Position-wise MLP: d → hidden → d with GELU."""
+
+    def __init__(self, d_model: int, hidden: int, dropout: float = 0.0):
+        super().__init__()
+        self.net = nn.Sequential(nn.Linear(d_model, hidden), nn.GELU(), nn.Linear(hidden, d_model), nn.Dropout(dropout))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)
+
+
+class EncoderBlock(nn.Module):
+    """x + SelfAttention(LN(x)), then x + FeedForward(LN(x)). ``causal=True`` makes it a GPT block."""
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int | None = None, dropout: float = 0.0, causal: bool = False):
+        super().__init__()
+        self.causal = causal
+        self.ln1, self.ln2 = nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.attn = MultiHeadAttention(d_model, n_heads, dropout=dropout)
+        self.ff = FeedForward(d_model, d_ff or 4 * d_model, dropout)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        if self.causal:
+            cm = causal_mask(x.shape[1], x.device)
+            mask = cm if mask is None else mask & cm
+        x = x + self.attn(self.ln1(x), mask=mask)
+        return x + self.ff(self.ln2(x))
+
+
+class DecoderBlock(nn.Module):
+    """Causal self-attention, cross-attention to the encoder's memory, feed-forward; each pre-norm."""
+
+    def __init__(self, d_model: int, n_heads: int, d_ff: int | None = None, dropout: float = 0.0):
+        super().__init__()
+        self.ln1, self.ln2, self.ln3 = nn.LayerNorm(d_model), nn.LayerNorm(d_model), nn.LayerNorm(d_model)
+        self.self_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout)
+        self.cross_attn = MultiHeadAttention(d_model, n_heads, dropout=dropout)
+        self.ff = FeedForward(d_model, d_ff or 4 * d_model, dropout)
+
+    def forward(self, y: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor | None = None) -> torch.Tensor:
+        y = y + self.self_attn(self.ln1(y), mask=causal_mask(y.shape[1], y.device))
+        y = y + self.cross_attn(self.ln2(y), context=memory, mask=memory_mask)
+        return y + self.ff(self.ln3(y))
+
+
+@dataclass
+class Seq2SeqConfig:
+    vocab_size: int
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    max_len: int = 32
+    dropout: float = 0.0
+    pad_id: int = 0
+
+
+class Seq2SeqTransformer(nn.Module):
+    """A small encoder–decoder: source tokens (b s) and shifted target tokens (b t) → logits (b t v)."""
+
+    def __init__(self, config: Seq2SeqConfig):
+        super().__init__()
+        c = self.config = config
+        self.embed = nn.Embedding(c.vocab_size, c.d_model)
+        self.positions = SinusoidalPositions(c.max_len, c.d_model)
+        self.encoder = nn.ModuleList(EncoderBlock(c.d_model, c.n_heads, dropout=c.dropout) for _ in range(c.n_layers))
+        self.decoder = nn.ModuleList(DecoderBlock(c.d_model, c.n_heads, dropout=c.dropout) for _ in range(c.n_layers))
+        self.ln_enc, self.ln_dec = nn.LayerNorm(c.d_model), nn.LayerNorm(c.d_model)
+        self.head = nn.Linear(c.d_model, c.vocab_size, bias=False)
+        self.head.weight = self.embed.weight  # weight tying: one matrix embeds and un-embeds tokens
+
+    def _key_mask(self, src: torch.Tensor) -> torch.Tensor:
+        return rearrange(src != self.config.pad_id, "b s -> b 1 1 s")  # padding keys are invisible
+
+    def encode(self, src: torch.Tensor) -> torch.Tensor:
+        """(b s) token ids → memory (b s d)."""
+        x = self.positions(self.embed(src))
+        mask = self._key_mask(src)
+        for block in self.encoder:
+            x = block(x, mask)
+        return self.ln_enc(x)
+
+    def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
+        """(b t) target prefix and the memory → logits (b t v)."""
+        y = self.positions(self.embed(tgt_in))
+        mask = self._key_mask(src)
+        for block in self.decoder:
+            y = block(y, memory, mask)
+        return self.head(self.ln_dec(y))
+
+    def forward(self, src: torch.Tensor, tgt_in: torch.Tensor) -> torch.Tensor:
+        return self.decode(tgt_in, self.encode(src), src)
+
+    @torch.no_grad()
+    def greedy_decode(self, src: torch.Tensor, bos_id: int, max_len: int) -> torch.Tensor:
+        """Generate (b max_len) tokens one at a time, each time taking the most likely next token."""
+        memory = self.encode(src)
+        out = torch.full((src.shape[0], 1), bos_id, dtype=torch.long, device=src.device)
+        for _ in range(max_len):
+            next_token = self.decode(out, memory, src)[:, -1].argmax(-1, keepdim=True)
+            out = torch.cat([out, next_token], dim=1)
+        return out[:, 1:]

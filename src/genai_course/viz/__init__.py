@@ -1,0 +1,1 @@
+"""Figures shared by the notebooks: image grids, attention maps, curves."""
