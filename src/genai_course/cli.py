@@ -10,14 +10,13 @@ import argparse
 import importlib
 import sys
 
+from .errors import CommandError  # noqa: F401  (re-exported: commands raise genai_course.cli.CommandError)
+
 # Modules that define ``register(subparsers)``; each adds its sub-commands.
 COMMAND_MODULES = [
     "genai_course.course.commands",
 ]
 
-
-class CommandError(Exception):
-    """A user-facing error: printed as one line, exit status 2."""
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,1 @@
+"""Data: corpora, procedural images and toy tasks, all generated or shipped with Python."""

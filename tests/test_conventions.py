@@ -1,0 +1,82 @@
+"""Every notebook follows the course's anatomy: listed in the book, current setup cell, executed, no errors."""
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from genai_course.course.setup_cell import first_code_cell, repository_url, setup_cell_source
+from genai_course.course.student import BEGIN, END
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
+TOC_ENTRIES = re.findall(r"^\s*-?\s*(?:file|root):\s*(\S+)", (ROOT / "_toc.yml").read_text(), re.M)
+IDS = [p.relative_to(ROOT).as_posix() for p in NOTEBOOKS]
+
+
+def test_there_are_notebooks_and_toc_entries_exist():
+    assert NOTEBOOKS
+    for entry in TOC_ENTRIES:
+        assert any((ROOT / f"{entry}{ext}").exists() for ext in (".md", ".ipynb")), f"_toc.yml lists missing {entry}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_is_listed_in_toc(path):
+    assert path.relative_to(ROOT).with_suffix("").as_posix() in TOC_ENTRIES
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_setup_cell_is_current(path):
+    nb = nbformat.read(path, as_version=4)
+    expected = setup_cell_source(repository_url(ROOT / "_config.yml"))
+    assert first_code_cell(nb).source == expected, "run: genai-course sync-setup " + path.relative_to(ROOT).as_posix()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_anatomy(path):
+    nb = nbformat.read(path, as_version=4)
+    first = nb.cells[0]
+    assert first.cell_type == "markdown" and first.source.startswith("# "), "starts with a title"
+    assert "What you will learn" in first.source and "Run time" in first.source
+    text = "\n".join(c.source for c in nb.cells)
+    assert "What we measured" in text, "closing 'What we measured' section"
+    assert "run_time()" in text, "prints its own run time"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_notebook_is_executed_without_errors(path):
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code" and c.source.strip()]
+    assert all(c.execution_count is not None for c in code), "run: make notebooks"
+    errors = [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert not errors, f"stored error: {errors[0]['ename'] if errors else ''}"
+    counts = [c.execution_count for c in code]
+    assert counts == sorted(counts), "cells were executed out of order"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_exercise_markup_is_balanced(path):
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        assert cell.source.count(BEGIN) == cell.source.count(END), f"cell {i}"
+    n_solutions = sum(c.source.count(BEGIN) for c in nb.cells)
+    n_exercises = sum(c.source.count("{exercise}") for c in nb.cells)
+    assert n_solutions <= n_exercises, "every solution region belongs to an exercise"
+
+
+def test_every_chapter_with_notebooks_has_at_least_two_exercises():
+    chapters = {p.parent for p in NOTEBOOKS}
+    for chapter in chapters:
+        n = sum(c.source.count("{exercise}") for p in chapter.glob("*.ipynb")
+                for c in nbformat.read(p, as_version=4).cells if c.cell_type == "markdown")
+        assert n >= 2, f"{chapter.name} has {n} exercises"
+
+
+def test_shared_course_check_is_clean():
+    tool = ROOT.parent / "shared" / "tools" / "course_check.py"
+    if not tool.exists():
+        pytest.skip("../shared/tools/course_check.py is not beside this checkout")
+    result = subprocess.run([sys.executable, str(tool), str(ROOT), "--strict"], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
