@@ -1,0 +1,1 @@
+"""GPT: tokenizers, the model, pretraining, decoding and fast inference (chapter 2)."""

@@ -1,0 +1,150 @@
+"""Decoding: how a language model's next-token distribution becomes text.
+
+- greedy: always the most likely token;
+- temperature: divide the logits by T (T < 1 sharpens, T > 1 flattens);
+- top-k: sample among the k most likely tokens only;
+- top-p (nucleus): sample among the smallest set of tokens whose probability reaches p;
+- beam search: keep the ``width`` most likely *sequences* at every step.
+
+Every filter takes logits (... v) and returns logits with the excluded tokens set to -inf.
+"""
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+
+from .model import GPT, KVCache
+
+
+def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
+    if temperature <= 0:
+        raise ValueError(f"temperature must be positive (use greedy for 0), got {temperature}")
+    return logits / temperature
+
+
+def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
+    """Keep the ``k`` largest logits of each row (ties at the boundary are all kept)."""
+    if k <= 0:
+        raise ValueError(f"top_k must be a positive int, got {k}")
+    k = min(k, logits.shape[-1])
+    kth = torch.topk(logits, k, dim=-1).values[..., -1:]  # the k-th largest value
+    return logits.masked_fill(logits < kth, float("-inf"))
+
+
+def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
+    """Keep the smallest set of most likely tokens whose total probability is at least ``p``."""
+    if not 0.0 < p <= 1.0:
+        raise ValueError(f"top_p must lie in (0, 1], got {p}")
+    probs = logits.softmax(dim=-1)
+    sorted_probs, order = probs.sort(dim=-1, descending=True)
+    before = sorted_probs.cumsum(dim=-1) - sorted_probs  # probability of the tokens ranked above
+    keep_sorted = before < p  # a token is needed while the ones above it have not reached p
+    keep = torch.zeros_like(keep_sorted).scatter(-1, order, keep_sorted)
+    return logits.masked_fill(~keep, float("-inf"))
+
+
+def next_token_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                      top_p: float | None = None) -> torch.Tensor:
+    """Temperature, then top-k, then top-p, in the usual order."""
+    logits = apply_temperature(logits, temperature)
+    if top_k is not None:
+        logits = top_k_filter(logits, top_k)
+    if top_p is not None:
+        logits = top_p_filter(logits, top_p)
+    return logits
+
+
+def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+    """(b v) logits → (b 1) token ids; ``temperature=0`` means greedy."""
+    if temperature == 0:
+        return logits.argmax(dim=-1, keepdim=True)
+    probs = next_token_logits(logits, temperature, top_k, top_p).softmax(dim=-1)
+    return torch.multinomial(probs, 1, generator=generator)
+
+
+@torch.no_grad()
+def generate(model: GPT, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
+             top_k: int | None = None, top_p: float | None = None, use_cache: bool = True,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+    """Extend ``idx`` (b t) by ``max_new_tokens`` tokens → (b t+n).
+
+    With ``use_cache`` each step feeds only the newest token and reuses the keys and values
+    of the earlier ones. Once the sequence outgrows the context window both paths recompute
+    the last ``block_size`` tokens, so they give identical results.
+    """
+    if idx.dim() != 2 or idx.shape[1] == 0:
+        raise ValueError(f"idx must be a (b t) tensor with t ≥ 1, got shape {tuple(idx.shape)}")
+    was_training = model.training
+    model.eval()
+    block = model.config.block_size
+    cache = None
+    for _ in range(max_new_tokens):
+        if use_cache and cache is not None and cache.length < block:
+            logits, _ = model(idx[:, -1:], cache=cache)  # one token's worth of work
+        else:
+            context = idx[:, -block:]
+            cache = KVCache(model.config.n_layer) if use_cache and context.shape[1] < block else None
+            logits, _ = model(context, cache=cache)
+        idx = torch.cat([idx, sample_next(logits[:, -1], temperature, top_k, top_p, generator)], dim=1)
+    model.train(was_training)
+    return idx
+
+
+def sequence_logprob(model: GPT, idx: torch.Tensor, start: int) -> torch.Tensor:
+    """Sum of log p(token | prefix) over positions ≥ ``start`` of ``idx`` (b t) → (b,)."""
+    with torch.no_grad():
+        logits, _ = model(idx[:, :-1][:, -model.config.block_size:])
+    logp = logits.log_softmax(-1)
+    targets = idx[:, 1:][:, -logits.shape[1]:]
+    token_lp = logp.gather(-1, targets[..., None])[..., 0]
+    n_new = idx.shape[1] - start
+    return token_lp[:, -n_new:].sum(-1)
+
+
+def beam_search(next_logprobs: Callable[[torch.Tensor], torch.Tensor], prompt: torch.Tensor,
+                max_new_tokens: int, width: int) -> tuple[torch.Tensor, float]:
+    """The best sequence found by beam search and its total log-probability.
+
+    ``next_logprobs(seqs)`` maps (n t) token ids to (n v) log-probabilities of the next token;
+    ``prompt`` is one sequence (t,). Every step expands each of the ``width`` best prefixes by
+    every token and keeps the ``width`` best of the results. Width 1 is greedy decoding.
+    """
+    if width < 1:
+        raise ValueError(f"beam width must be ≥ 1, got {width}")
+    seqs = prompt[None, :]  # (n t), n ≤ width
+    scores = torch.zeros(1, dtype=torch.float64)
+    for _ in range(max_new_tokens):
+        logp = next_logprobs(seqs).double()  # (n v)
+        v = logp.shape[-1]
+        total = (scores[:, None] + logp).reshape(-1)  # every prefix × every next token
+        best = torch.topk(total, min(width, total.numel())).indices
+        parent, token = best // v, best % v
+        seqs = torch.cat([seqs[parent], token[:, None]], dim=1)
+        scores = total[best]
+    return seqs[0], float(scores[0])
+
+
+def gpt_logprobs(model: GPT) -> Callable[[torch.Tensor], torch.Tensor]:
+    """``next_logprobs`` for :func:`beam_search` from a GPT (recomputes each prefix)."""
+
+    @torch.no_grad()
+    def fn(seqs: torch.Tensor) -> torch.Tensor:
+        logits, _ = model.eval()(seqs[:, -model.config.block_size:])
+        return logits[:, -1].log_softmax(-1)
+
+    return fn
+
+
+def distinct_n(tokens, n: int) -> float:
+    """Distinct n-grams / all n-grams in one sequence: 1 means no repetition."""
+    grams = [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+    return len(set(grams)) / len(grams) if grams else 0.0
+
+
+def entropy_bits(logits: torch.Tensor) -> float:
+    """Mean entropy of the next-token distributions (... v) in bits."""
+    logp = logits.log_softmax(-1)
+    return float(-(logp.exp() * logp).nan_to_num().sum(-1).mean() / math.log(2))
