@@ -15,6 +15,7 @@ from .errors import CommandError  # noqa: F401  (re-exported: commands raise gen
 # Modules that define ``register(subparsers)``; each adds its sub-commands.
 COMMAND_MODULES = [
     "genai_course.course.commands",
+    "genai_course.gpt.commands",
 ]
 
 
