@@ -1,0 +1,110 @@
+import itertools
+import math
+
+import pytest
+import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from genai_course.gpt.model import GPT, GPTConfig
+from genai_course.gpt.sampling import (beam_search, distinct_n, generate, gpt_logprobs, sample_next,
+                                       top_k_filter, top_p_filter)
+
+probs_strategy = st.lists(st.floats(0.001, 1.0), min_size=2, max_size=12)
+
+
+@settings(max_examples=200, deadline=None)
+@given(probs_strategy, st.floats(0.01, 1.0))
+def test_top_p_keeps_smallest_set_reaching_p(weights, p):
+    probs = torch.tensor(weights, dtype=torch.float64)
+    probs = probs / probs.sum()
+    kept = torch.isfinite(top_p_filter(probs.log(), p))
+    # definition: the smallest k such that the k most likely tokens have probability ≥ p
+    order = probs.argsort(descending=True)
+    cum = probs[order].cumsum(0)
+    k = int((cum < p - 1e-12).sum()) + 1
+    k = min(k, len(probs))
+    assert kept.sum() >= 1
+    assert kept.sum() <= k + int((probs == probs[order][k - 1]).sum()) - 1  # ties at the boundary
+    assert probs[kept].sum() >= p - 1e-9
+    # and dropping the least likely kept token would fall below p
+    assert probs[kept].sum() - probs[kept].min() < p + 1e-9
+
+
+@settings(max_examples=100, deadline=None)
+@given(probs_strategy, st.integers(1, 12))
+def test_top_k_keeps_k_most_likely(weights, k):
+    logits = torch.tensor(weights).log()
+    kept = torch.isfinite(top_k_filter(logits, k))
+    assert kept.sum() >= min(k, len(weights))
+    assert logits[kept].min() >= logits[~kept].max() if (~kept).any() else True
+
+
+def test_temperature_zero_is_greedy_and_low_temperature_concentrates():
+    logits = torch.tensor([[1.0, 2.0, 0.5]])
+    assert sample_next(logits, 0).item() == 1
+    g = torch.Generator().manual_seed(0)
+    draws = [sample_next(logits, 0.05, generator=g).item() for _ in range(50)]
+    assert draws.count(1) == 50
+
+
+def markov(table):
+    """next_logprobs for a toy model whose next token depends only on the last one."""
+    logp = torch.tensor(table, dtype=torch.float64).log()
+    return lambda seqs: logp[seqs[:, -1]]
+
+
+def test_beam_width_one_is_greedy_and_full_width_is_exact():
+    torch.manual_seed(0)
+    table = torch.rand(4, 4).softmax(-1).tolist()
+    fn = markov(table)
+    prompt = torch.tensor([0])
+    seq1, score1 = beam_search(fn, prompt, 4, 1)
+    greedy = [0]
+    for _ in range(4):
+        greedy.append(max(range(4), key=lambda j: table[greedy[-1]][j]))
+    assert seq1.tolist() == greedy
+    # exhaustive search over all 4^4 continuations
+    best = max(itertools.product(range(4), repeat=4),
+               key=lambda s: sum(math.log(table[a][b]) for a, b in zip((0,) + s, s)))
+    seq, score = beam_search(fn, prompt, 4, 64)  # width ≥ 4^3 keeps every prefix
+    assert seq.tolist() == [0, *best]
+    for w in range(1, 6):
+        assert beam_search(fn, prompt, 4, w)[1] >= score1 - 1e-12
+
+
+def test_beam_never_worse_than_greedy_on_a_gpt():
+    """Beam search is not a theorem-level improvement (a pruned greedy prefix could have had the
+    best future), but on these models, widths 1…4, it never returns a lower log-probability."""
+    torch.manual_seed(1)
+    m = GPT(GPTConfig(vocab_size=11, block_size=16, n_layer=1, n_head=2, n_embd=16)).eval()
+    fn = gpt_logprobs(m)
+    for start in range(3):
+        prompt = torch.tensor([start, 3])
+        greedy = beam_search(fn, prompt, 6, 1)[1]
+        for w in range(2, 5):
+            assert beam_search(fn, prompt, 6, w)[1] >= greedy - 1e-9
+
+
+def test_generate_cache_identical_to_recompute():
+    torch.manual_seed(0)
+    m = GPT(GPTConfig(vocab_size=13, block_size=20, n_layer=2, n_head=2, n_embd=16)).eval()
+    idx = torch.tensor([[1, 2, 3]])
+    a = generate(m, idx, 30, temperature=0, use_cache=True)  # crosses the 20-token window
+    b = generate(m, idx, 30, temperature=0, use_cache=False)
+    assert torch.equal(a, b)
+    ga, gb = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    assert torch.equal(generate(m, idx, 10, top_p=0.9, generator=ga, use_cache=True),
+                       generate(m, idx, 10, top_p=0.9, generator=gb, use_cache=False))
+
+
+def test_distinct_n():
+    assert distinct_n([1, 2, 3, 4], 2) == 1.0
+    assert distinct_n([1, 1, 1, 1], 1) == 0.25
+
+
+def test_bad_arguments():
+    with pytest.raises(ValueError, match="top_p"):
+        top_p_filter(torch.zeros(3), 0.0)
+    with pytest.raises(ValueError, match="top_k"):
+        top_k_filter(torch.zeros(3), 0)
