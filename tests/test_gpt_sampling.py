@@ -108,3 +108,28 @@ def test_bad_arguments():
         top_p_filter(torch.zeros(3), 0.0)
     with pytest.raises(ValueError, match="top_k"):
         top_k_filter(torch.zeros(3), 0)
+
+
+def test_exercise_checkers_accept_reference_and_reject_bugs():
+    from genai_course.exercises.gpt import check_merge, check_top_p
+    from genai_course.gpt.tokenizers import merge_pair
+
+    assert check_merge(merge_pair).passed and check_top_p(top_p_filter).passed
+
+    def first_only(ids, pair, new_id):
+        for i in range(len(ids) - 1):
+            if tuple(ids[i:i + 2]) == pair:
+                return ids[:i] + [new_id] + ids[i + 2:]
+        return ids
+
+    assert not check_merge(first_only).passed
+
+    def top_p_off_by_one(logits, p):  # drops the token that crosses p
+        probs = logits.softmax(-1)
+        s, order = probs.sort(-1, descending=True)
+        keep = torch.zeros_like(s, dtype=torch.bool).scatter(-1, order, s.cumsum(-1) <= p)
+        return logits.masked_fill(~keep, float("-inf"))
+
+    fb = check_top_p(top_p_off_by_one)
+    assert not fb.passed and "nucleus" in fb.message
+    assert "Not attempted" in check_top_p(lambda l, p: (_ for _ in ()).throw(NotImplementedError())).message
