@@ -1,0 +1,1 @@
+"""Diffusion models: noise schedules, the forward process, training and samplers (DDPM, DDIM, guidance, editing)."""

@@ -1,0 +1,64 @@
+import pytest
+import torch
+
+from genai_course.nn.unet import UNet, UNetConfig, timestep_embedding
+
+
+def small(**kw):
+    return UNet(UNetConfig(base_channels=16, **kw))
+
+
+@pytest.mark.parametrize("shape", [(1, 1, 16, 16), (3, 1, 8, 12), (2, 1, 4, 20), (2, 1, 32, 16)])
+def test_shapes_odd_inputs(shape):
+    net = small()
+    out = net(torch.randn(shape), torch.randint(0, 1000, (shape[0],)))
+    assert out.shape == shape
+
+
+def test_scalar_t_and_channels():
+    net = small(in_channels=3, out_channels=2, channel_mults=(1, 2), attn_levels=(1,), num_res_blocks=2)
+    assert net(torch.randn(2, 3, 6, 10), 5).shape == (2, 2, 6, 10)
+
+
+def test_sizes_it_cannot_take():
+    net = small()
+    with pytest.raises(ValueError, match="divisible by 2\\*\\*\\(levels-1\\) = 4"):
+        net(torch.randn(1, 1, 15, 16), torch.zeros(1, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"\(b 1 h w\)"):
+        net(torch.randn(1, 3, 16, 16), torch.zeros(1))
+    with pytest.raises(ValueError, match="t of shape"):
+        net(torch.randn(2, 1, 16, 16), torch.zeros(3))
+    with pytest.raises(ValueError, match="no class conditioning"):
+        net(torch.randn(2, 1, 16, 16), torch.zeros(2), y=torch.zeros(2, dtype=torch.long))
+    with pytest.raises(ValueError, match="groups"):
+        UNet(UNetConfig(base_channels=12, groups=8))
+
+
+def test_class_conditioning_changes_output_and_null_label():
+    net = small(n_classes=10)
+    for p in net.out.parameters():  # the zero-initialised head would hide any difference
+        torch.nn.init.normal_(p)
+    x, t = torch.randn(2, 1, 16, 16), torch.tensor([10, 10])
+    a = net(x, t, y=torch.tensor([1, 1]))
+    b = net(x, t, y=torch.tensor([2, 2]))
+    assert not torch.allclose(a, b)
+    assert torch.allclose(net(x, t), net(x, t, y=torch.tensor([10, 10])))  # y=None is the null label
+    with pytest.raises(ValueError, match="labels"):
+        net(x, t, y=torch.tensor([11, 0]))
+
+
+def test_cross_attention_context():
+    net = small(context_dim=24)
+    for p in net.out.parameters():
+        torch.nn.init.normal_(p)
+    x, t = torch.randn(2, 1, 8, 8), torch.tensor([3, 4])
+    c1, c2 = torch.randn(2, 5, 24), torch.randn(2, 5, 24)
+    assert net(x, t, context=c1).shape == (2, 1, 8, 8)
+    assert not torch.allclose(net(x, t, context=c1), net(x, t, context=c2))
+    with pytest.raises(ValueError, match=r"context of shape \(2 s 24\)"):
+        net(x, t, context=torch.randn(2, 5, 7))
+
+
+def test_timestep_embedding():
+    e = timestep_embedding(torch.tensor([0, 1, 999]), 33)
+    assert e.shape == (3, 33) and torch.allclose(e[0, :16], torch.ones(16))
