@@ -1,0 +1,208 @@
+"""Make the chapter's shipped checkpoints and record their metrics.
+
+    python -m genai_course.gan.pretrain [--only NAME ...] [--device cuda] [--fast]
+
+Writes ``genai_course/checkpoints/gan_<name>.pt`` and ``.json`` for:
+
+- ``face_attributes``: the attribute classifier of the procedural faces;
+- ``stylegan_faces``: the style-based generator trained on procedural faces;
+- ``dcgan_faces``: a plain DCGAN on the same faces (the "unseen generator" of the detector notebook);
+- ``dcgan_digits`` and ``cgan_digits``: unconditional and class-conditional DCGANs on 16×16 digits.
+
+Training may run on a GPU; the recorded metrics are always measured afterwards on the CPU with
+fixed seeds by the ``evaluate_*`` functions below, which the tests call again.
+"""
+from __future__ import annotations
+
+import argparse
+import copy
+import time
+
+import torch
+
+from ..data.faces import make_faces
+from .checkpoint import load_model, save_model
+from .dcgan import DCDiscriminator, DCGANConfig, DCGenerator
+from .stylegan import FaceDiscriminator, StyleGANConfig, StyleGenerator, config_dict
+from .train import GANTrainConfig, train_gan
+
+
+def _ema(ema_model, model, decay: float) -> None:
+    with torch.no_grad():
+        for pe, p in zip(ema_model.parameters(), model.parameters()):
+            pe.lerp_(p, 1 - decay)
+        for be, b in zip(ema_model.buffers(), model.buffers()):
+            be.copy_(b)
+
+
+@torch.no_grad()
+def face_feature_distance(fake: torch.Tensor, real: torch.Tensor, classifier) -> float:
+    """Fréchet distance between attribute-classifier features (b 128) of two face sets: a *course* metric."""
+    from ..metrics.fid import frechet_distance_features
+
+    classifier.eval()
+    fa = torch.cat([classifier.features(fake[i:i + 500]) for i in range(0, len(fake), 500)])
+    fb = torch.cat([classifier.features(real[i:i + 500]) for i in range(0, len(real), 500)])
+    return frechet_distance_features(fa, fb)
+
+
+@torch.no_grad()
+def style_samples(G: StyleGenerator, n: int, seed: int = 0, truncation: float = 1.0) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    z = torch.randn(n, G.cfg.z_dim, generator=gen)
+    ws = G.ws_from_z(z, truncation=truncation)
+    return G.synthesize(ws, G.fixed_noise(n, gen)).clamp(-1, 1)
+
+
+@torch.no_grad()
+def dcgan_samples(G: DCGenerator, n: int, seed: int = 0, labels: torch.Tensor | None = None) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed)
+    G.eval()
+    return G(torch.randn(n, G.cfg.z_dim, generator=gen), labels)
+
+
+def evaluate_attributes_model(model) -> dict:
+    from .attributes import evaluate_attributes
+
+    return {k: round(v, 4) for k, v in evaluate_attributes(model, n=1000, seed=123).items()}
+
+
+def evaluate_face_generator(G, n: int = 1000) -> dict:
+    clf = load_model("face_attributes")
+    fake = style_samples(G, n) if isinstance(G, StyleGenerator) else dcgan_samples(G, n)
+    real = make_faces(n, seed=777).images
+    return {"face_fd": round(face_feature_distance(fake, real, clf), 3),
+            "face_fd_real_vs_real": round(face_feature_distance(make_faces(n, seed=778).images, real, clf), 3)}
+
+
+def evaluate_digit_generator(G: DCGenerator, n_per_class: int = 100) -> dict:
+    from ..data.digits import load_digits_tensor
+    from ..metrics.digit_classifier import class_accuracy, load_digit_classifier
+    from ..metrics.fid import course_fid
+
+    clf = load_digit_classifier()
+    real, _ = load_digits_tensor(16, "all")
+    labels = torch.arange(10).repeat_interleave(n_per_class)
+    cond = labels if G.cfg.n_classes else None
+    fake = dcgan_samples(G, len(labels), seed=0, labels=cond)
+    out = {"course_fid": round(course_fid(fake, real[:len(fake)], clf), 3)}
+    if G.cfg.n_classes:
+        out["class_accuracy"] = round(class_accuracy(fake, labels, clf), 4)
+    return out
+
+
+def train_face_attributes(device, fast: bool) -> None:
+    from .attributes import train_attribute_classifier
+
+    model = train_attribute_classifier(n_train=2000 if fast else 10000, steps=20 if fast else 1200, device=device)
+    model = model.cpu()
+    save_model("face_attributes", "attributes", {"channels": list(model.cfg.channels), "n_colors": model.cfg.n_colors},
+               model, evaluate_attributes_model(model))
+
+
+def _face_sampler(device, n: int, seed: int = 1):
+    images = make_faces(n, seed=seed).images.to(device)
+    gen = torch.Generator(device=device).manual_seed(seed)
+    return lambda b: (images[torch.randint(len(images), (b,), generator=gen, device=device)], None)
+
+
+def train_stylegan_faces(device, fast: bool, max_seconds: float = 420) -> None:
+    torch.manual_seed(0)
+    cfg = StyleGANConfig(z_dim=32, w_dim=32, channels=(64, 64, 32, 32))
+    G, D = StyleGenerator(cfg).to(device), FaceDiscriminator().to(device)
+    G.mix_prob = 0.9
+    G_ema = copy.deepcopy(G).eval()
+    steps = 10 if fast else 6000
+    tcfg = GANTrainConfig(loss="nonsaturating", steps=steps, batch_size=32, lr_g=2e-3, lr_d=2e-3,
+                          betas=(0.0, 0.99), r1_weight=1.0, log_every=1, desc="StyleGAN")
+    opt_g = torch.optim.Adam([{"params": G.mapping.parameters(), "lr": 2e-4},  # mapping: 100× slower in StyleGAN
+                              {"params": [p for n, p in G.named_parameters() if not n.startswith("mapping.")]}],
+                             lr=tcfg.lr_g, betas=tcfg.betas)
+    sample_latent = lambda b: (torch.randn(b, cfg.z_dim, device=device), None)  # noqa: E731
+    opt_d = torch.optim.Adam(D.parameters(), lr=tcfg.lr_d, betas=tcfg.betas)
+    sample_real = _face_sampler(device, 2000 if fast else 10000)
+    start, done, chunk = time.time(), 0, 500
+    while done < steps and time.time() - start < max_seconds:  # chunks, so a time budget can stop it
+        n = min(chunk, steps - done)
+        tcfg.steps = n
+        train_gan(G, D, sample_real, sample_latent, tcfg, callback=lambda step: _ema(G_ema, G, 0.99),
+                  opt_g=opt_g, opt_d=opt_d)
+        done += n
+    print(f"StyleGAN: {done} steps in {time.time() - start:.0f} s", flush=True)
+    G_ema = G_ema.cpu().eval()
+    save_model("stylegan_faces", "stylegan", config_dict(cfg), G_ema, evaluate_face_generator(G_ema))
+
+
+def train_dcgan_faces(device, fast: bool) -> None:
+    torch.manual_seed(0)
+    cfg = DCGANConfig(z_dim=64, base=32, img_channels=3, size=32)
+    G, D = DCGenerator(cfg).to(device), DCDiscriminator(cfg).to(device)
+    tcfg = GANTrainConfig(loss="hinge", steps=10 if fast else 800, batch_size=64, lr_g=2e-4, lr_d=4e-4,
+                          betas=(0.0, 0.9), desc="DCGAN faces")
+    train_gan(G, D, _face_sampler(device, 2000 if fast else 10000, seed=2),
+              lambda b: (torch.randn(b, cfg.z_dim, device=device), None), tcfg)
+    G = G.cpu().eval()
+    save_model("dcgan_faces", "dcgan", vars(cfg), G, evaluate_face_generator(G))
+
+
+def digit_gan(conditional: bool, steps: int, device="cpu", seed: int = 0, G=None, D=None):
+    """Train a (conditional) DCGAN on the 16×16 training digits; returns (G, D, history)."""
+    from ..data.digits import load_digits_tensor
+
+    torch.manual_seed(seed)
+    images, labels = load_digits_tensor(16, "train")
+    images, labels = images.to(device), labels.to(device)
+    cfg = DCGANConfig(n_classes=10 if conditional else 0)
+    G = G or DCGenerator(cfg).to(device)
+    D = D or DCDiscriminator(cfg).to(device)
+    gen = torch.Generator().manual_seed(seed)
+
+    def sample_real(b):
+        idx = torch.randint(len(images), (b,), generator=gen).to(device)
+        return images[idx], (labels[idx] if conditional else None)
+
+    def sample_latent(b):
+        # the generator is asked for the *same* labels as the real batch is not required for
+        # hinge loss; uniform random classes are the simplest choice
+        y = torch.randint(10, (b,), generator=gen).to(device) if conditional else None
+        return torch.randn(b, cfg.z_dim, generator=gen).to(device), y
+
+    tcfg = GANTrainConfig(loss="hinge", steps=steps, batch_size=64, lr_g=2e-4, lr_d=4e-4, betas=(0.0, 0.9),
+                          desc="cGAN digits" if conditional else "DCGAN digits")
+    hist = train_gan(G, D, sample_real, sample_latent, tcfg)
+    return G.eval(), D, hist
+
+
+def train_digits(conditional: bool, device, fast: bool) -> None:
+    G, _, _ = digit_gan(conditional, 10 if fast else 2500, device)
+    G = G.cpu().eval()
+    save_model("cgan_digits" if conditional else "dcgan_digits", "dcgan", vars(G.cfg), G, evaluate_digit_generator(G))
+
+
+JOBS = {
+    "face_attributes": train_face_attributes,
+    "stylegan_faces": train_stylegan_faces,
+    "dcgan_faces": train_dcgan_faces,
+    "dcgan_digits": lambda d, f: train_digits(False, d, f),
+    "cgan_digits": lambda d, f: train_digits(True, d, f),
+}
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", choices=sorted(JOBS), help="which checkpoints (default: all)")
+    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
+    parser.add_argument("--fast", action="store_true", help="a few steps only (smoke test)")
+    parser.add_argument("--stylegan-seconds", type=float, default=420, help="time budget of the StyleGAN run")
+    args = parser.parse_args(argv)
+    for name in args.only or list(JOBS):
+        start = time.time()
+        if name == "stylegan_faces":
+            train_stylegan_faces(torch.device(args.device), args.fast, args.stylegan_seconds)
+        else:
+            JOBS[name](torch.device(args.device), args.fast)
+        print(f"{name}: {time.time() - start:.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
