@@ -4,6 +4,8 @@
 - ``EncoderBlock(causal=True)``: a decoder-only block; token i sees tokens ≤ i (GPT).
 - ``DecoderBlock``: causal self-attention, then cross-attention to an encoder's output
   (the original Transformer, T5, Whisper).
+- ``Seq2SeqTransformer``: a small encoder–decoder built from the two.
+- ``DecoderOnlyLM``: a small GPT-style language model (token + learned positions, causal blocks).
 """
 from __future__ import annotations
 
@@ -14,7 +16,27 @@ from einops import rearrange
 from torch import nn
 
 from .attention import MultiHeadAttention, causal_mask
-from .positional import SinusoidalPositions
+from .positional import LearnedPositions, SinusoidalPositions
+
+
+def _check_token_tensor(x, name: str, vocab_size: int, max_len: int) -> None:
+    """Token ids must be a 2-D integer tensor (b t) with ids in [0, vocab) and t ≤ max_len."""
+    if not isinstance(x, torch.Tensor):
+        raise ValueError(f"{name} must be a torch.Tensor of token ids (b t), got {type(x).__name__}")
+    if x.dim() != 2:
+        raise ValueError(f"{name} must have shape (b t), got shape {tuple(x.shape)}")
+    if x.dtype not in (torch.int64, torch.int32):
+        raise ValueError(f"{name} must hold integer token ids (torch.long), got dtype {x.dtype}")
+    if x.shape[1] > max_len:
+        raise ValueError(f"{name} has length {x.shape[1]}, more than max_len={max_len}")
+    if x.numel() and (x.min() < 0 or x.max() >= vocab_size):
+        raise ValueError(f"{name} ids must lie in [0, {vocab_size}), got min {x.min().item()}, max {x.max().item()}")
+
+
+def _check_stream(x, d_model: int, name: str) -> None:
+    if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[-1] != d_model:
+        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"expected {name} of shape (b t {d_model}), got {got}")
 
 
 class FeedForward(nn.Module):
@@ -39,6 +61,7 @@ class EncoderBlock(nn.Module):
         self.ff = FeedForward(d_model, d_ff or 4 * d_model, dropout)
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
+        _check_stream(x, self.ln1.normalized_shape[0], "x")
         if self.causal:
             cm = causal_mask(x.shape[1], x.device)
             mask = cm if mask is None else mask & cm
@@ -57,6 +80,8 @@ class DecoderBlock(nn.Module):
         self.ff = FeedForward(d_model, d_ff or 4 * d_model, dropout)
 
     def forward(self, y: torch.Tensor, memory: torch.Tensor, memory_mask: torch.Tensor | None = None) -> torch.Tensor:
+        _check_stream(y, self.ln1.normalized_shape[0], "y")
+        _check_stream(memory, self.ln1.normalized_shape[0], "memory")
         y = y + self.self_attn(self.ln1(y), mask=causal_mask(y.shape[1], y.device))
         y = y + self.cross_attn(self.ln2(y), context=memory, mask=memory_mask)
         return y + self.ff(self.ln3(y))
@@ -86,12 +111,18 @@ class Seq2SeqTransformer(nn.Module):
         self.ln_enc, self.ln_dec = nn.LayerNorm(c.d_model), nn.LayerNorm(c.d_model)
         self.head = nn.Linear(c.d_model, c.vocab_size, bias=False)
         self.head.weight = self.embed.weight  # weight tying: one matrix embeds and un-embeds tokens
+        # std 1/√d keeps the tied output logits O(1) at initialisation (loss starts near log V, not ~50)
+        nn.init.normal_(self.embed.weight, std=c.d_model ** -0.5)
+
+    def _check_tokens(self, x, name: str) -> None:
+        _check_token_tensor(x, name, self.config.vocab_size, self.config.max_len)
 
     def _key_mask(self, src: torch.Tensor) -> torch.Tensor:
         return rearrange(src != self.config.pad_id, "b s -> b 1 1 s")  # padding keys are invisible
 
     def encode(self, src: torch.Tensor) -> torch.Tensor:
         """(b s) token ids → memory (b s d)."""
+        self._check_tokens(src, "src")
         x = self.positions(self.embed(src))
         mask = self._key_mask(src)
         for block in self.encoder:
@@ -100,6 +131,9 @@ class Seq2SeqTransformer(nn.Module):
 
     def decode(self, tgt_in: torch.Tensor, memory: torch.Tensor, src: torch.Tensor) -> torch.Tensor:
         """(b t) target prefix and the memory → logits (b t v)."""
+        self._check_tokens(tgt_in, "tgt_in")
+        if memory.shape[:2] != src.shape:
+            raise ValueError(f"memory (b s d) must match src (b s): got memory {tuple(memory.shape)}, src {tuple(src.shape)}")
         y = self.positions(self.embed(tgt_in))
         mask = self._key_mask(src)
         for block in self.decoder:
@@ -118,3 +152,46 @@ class Seq2SeqTransformer(nn.Module):
             next_token = self.decode(out, memory, src)[:, -1].argmax(-1, keepdim=True)
             out = torch.cat([out, next_token], dim=1)
         return out[:, 1:]
+
+    def record_cross_attention(self, on: bool = True) -> None:
+        """Keep each decoder block's cross-attention weights (b h t s) in ``cross_attn.last_weights``."""
+        for block in self.decoder:
+            block.cross_attn.record_weights = on
+
+
+@dataclass
+class LMConfig:
+    vocab_size: int
+    d_model: int = 64
+    n_heads: int = 4
+    n_layers: int = 2
+    max_len: int = 64
+    dropout: float = 0.0
+
+
+class DecoderOnlyLM(nn.Module):
+    """GPT in miniature: token ids (b t) → next-token logits (b t v), each position sees only its past."""
+
+    def __init__(self, config: LMConfig):
+        super().__init__()
+        c = self.config = config
+        self.embed = nn.Embedding(c.vocab_size, c.d_model)
+        self.positions = LearnedPositions(c.max_len, c.d_model)
+        self.blocks = nn.ModuleList(
+            EncoderBlock(c.d_model, c.n_heads, dropout=c.dropout, causal=True) for _ in range(c.n_layers))
+        self.ln_f = nn.LayerNorm(c.d_model)
+        self.head = nn.Linear(c.d_model, c.vocab_size, bias=False)
+        self.head.weight = self.embed.weight
+        nn.init.normal_(self.embed.weight, std=0.02)  # as GPT-2: small tied embeddings, logits start near 0
+
+    def forward(self, idx: torch.Tensor) -> torch.Tensor:
+        _check_token_tensor(idx, "idx", self.config.vocab_size, self.config.max_len)
+        x = self.positions(self.embed(idx))
+        for block in self.blocks:
+            x = block(x)
+        return self.head(self.ln_f(x))
+
+    def non_embedding_parameters(self) -> int:
+        """Parameters outside the token/position tables: the N of Kaplan et al.'s scaling laws."""
+        skip = {id(self.embed.weight), id(self.positions.table)}
+        return sum(p.numel() for p in self.parameters() if id(p) not in skip)

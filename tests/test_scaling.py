@@ -1,0 +1,88 @@
+"""Power-law fits recover known exponents; the sweep runs end to end on a tiny budget."""
+import numpy as np
+import pytest
+import torch
+
+from genai_course.exercises.transformers_extra import check_power_law_fit
+from genai_course.scaling import CharData, fit_power_law, sweep
+
+
+@pytest.mark.parametrize("a, alpha", [(5.0, 0.076), (2.5, 0.34), (10.0, 0.01)])
+def test_fit_recovers_exact_power_law(a, alpha):
+    n = np.geomspace(1e3, 1e7, 8)
+    law = fit_power_law(n, a * n ** (-alpha))
+    assert law.alpha == pytest.approx(alpha, rel=1e-9)
+    assert law.a == pytest.approx(a, rel=1e-9)
+    assert law.r2 == pytest.approx(1.0)
+    assert law(1e4) == pytest.approx(a * 1e4 ** (-alpha))
+
+
+def test_fit_with_noise_is_close_and_r2_drops():
+    rng = np.random.RandomState(0)
+    n = np.geomspace(1e3, 1e6, 12)
+    loss = 4.0 * n ** (-0.1) * np.exp(rng.normal(0, 0.01, size=n.shape))
+    law = fit_power_law(n, loss)
+    assert abs(law.alpha - 0.1) < 0.01
+    assert 0.9 < law.r2 < 1.0
+
+
+def test_fit_agrees_with_numpy_lstsq():
+    rng = np.random.RandomState(1)
+    n, loss = np.geomspace(10, 1e5, 6), rng.uniform(1, 3, size=6)
+    design = np.stack([np.ones(6), np.log(n)], axis=1)
+    (intercept, slope), *_ = np.linalg.lstsq(design, np.log(loss), rcond=None)
+    law = fit_power_law(n, loss)
+    assert law.alpha == pytest.approx(-slope) and law.a == pytest.approx(np.exp(intercept))
+
+
+@pytest.mark.parametrize("n, loss, match", [
+    ([1, 2, 3], [1, 2], "same length"),
+    ([1], [1], "at least 2"),
+    ([1, -2], [1, 2], "positive"),
+    ([1, 2], [0, 2], "positive"),
+])
+def test_fit_bad_input(n, loss, match):
+    with pytest.raises(ValueError, match=match):
+        fit_power_law(n, loss)
+
+
+def test_tiny_sweep_runs_and_is_deterministic():
+    text = "the quick brown fox jumps over the lazy dog. " * 60
+    data = CharData(text)
+    kwargs = dict(steps=3, n_layers=1, n_heads=2, context=16, batch_size=4, eval_batches=2)
+    rows = sweep([8, 16], data, **kwargs)
+    assert [r["d_model"] for r in rows] == [8, 16]
+    assert rows[0]["params"] < rows[1]["params"]
+    assert all(np.isfinite(r["val_loss"]) for r in rows)
+    assert sweep([8, 16], data, **kwargs) == rows
+
+
+def test_char_data_batches_are_next_character_pairs():
+    data = CharData("abcdefghij" * 200)
+    x, y = data.batch("train", 3, 5, torch.Generator().manual_seed(0))
+    assert x.shape == y.shape == (3, 5)
+    assert torch.equal(x[:, 1:], y[:, :-1])
+
+
+def test_bad_sweep_and_data_input():
+    with pytest.raises(ValueError, match="at least 1000"):
+        CharData("short")
+    data = CharData("abc " * 400)
+    with pytest.raises(ValueError, match="divisible by n_heads"):
+        sweep([8, 10], data, steps=1, n_heads=4)
+    with pytest.raises(ValueError, match="at least 2 widths"):
+        sweep([8], data, steps=1)
+
+
+def test_power_law_checker_accepts_reference_and_rejects_sign_error():
+    def good(n, loss):
+        law = fit_power_law(n, loss)
+        return law.a, law.alpha
+
+    def wrong_sign(n, loss):
+        a, alpha = good(n, loss)
+        return a, -alpha
+
+    assert check_power_law_fit(good).passed
+    feedback = check_power_law_fit(wrong_sign)
+    assert not feedback.passed and "sign" in feedback.message
