@@ -28,8 +28,8 @@ CONFIGS = {
     # name: (tokenizer, n_layer, n_head, n_embd, block_size, batch, lr, min_lr)
     "anchor": ("char", 4, 4, 128, 64, 12, 1e-3, 1e-4),
     "anchor-lr3e-3": ("char", 4, 4, 128, 64, 12, 3e-3, 3e-4),
-    "defaults": ("char", 4, 4, 128, 128, 16, 3e-3, 3e-4),
-    "bpe512": ("bpe", 4, 4, 128, 64, 12, 3e-3, 3e-4),
+    "defaults": ("bpe", 4, 4, 128, 64, 12, 3e-3, 3e-4),  # genai-course train-gpt's defaults
+    "char-ctx128-b16": ("char", 4, 4, 128, 128, 16, 3e-3, 3e-4),
 }
 
 

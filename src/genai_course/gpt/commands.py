@@ -10,7 +10,7 @@ TOKENIZERS = ("char", "bpe")
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--text", type=Path, default=None,
                    help="UTF-8 text file to train on (default: the course corpus, pydoc_data.topics)")
-    p.add_argument("--tokenizer", default="char", help="char or bpe (default char)")
+    p.add_argument("--tokenizer", default="bpe", help="bpe (byte-level, default) or char")
     p.add_argument("--vocab-size", type=int, default=512, help="BPE vocabulary size (default 512)")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, default=None, help="train for this wall time (default 1.7)")
@@ -19,8 +19,8 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--n-layer", type=int, default=4)
     p.add_argument("--n-head", type=int, default=4)
     p.add_argument("--n-embd", type=int, default=128)
-    p.add_argument("--block-size", type=int, default=128, help="context length in tokens")
-    p.add_argument("--batch-size", type=int, default=32, help="global batch (sequences per step)")
+    p.add_argument("--block-size", type=int, default=64, help="context length in tokens")
+    p.add_argument("--batch-size", type=int, default=12, help="global batch (sequences per step)")
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--min-lr", type=float, default=3e-4)
     p.add_argument("--dropout", type=float, default=0.0)
@@ -125,6 +125,10 @@ def run_train(args) -> int:
         print(f"train loss {train_tail:.3f} nats/char (last 20 steps), "
               f"val loss {val_loss:.3f} nats/char (whole validation split)")
         print(f"saved {path}")
+    import torch.distributed as dist
+
+    if dist.is_initialized():
+        dist.destroy_process_group()
     return 0
 
 

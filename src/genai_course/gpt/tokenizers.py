@@ -221,12 +221,17 @@ def load_tokenizer(path):
     return tokenizer_from_dict(d)
 
 
-def build_tokenizer(kind: str, text: str, vocab_size: int = 512):
-    """``"char"`` or ``"bpe"`` trained on ``text``."""
+def build_tokenizer(kind: str, text: str, vocab_size: int = 512, val_fraction: float = 0.1):
+    """``"char"`` or ``"bpe"`` for ``text``.
+
+    BPE learns its merges from the training part only (the first ``1 - val_fraction``), so the
+    validation text stays unseen; the character alphabet is taken from the whole text, as in
+    nanoGPT, so that every validation character can be encoded.
+    """
     if kind == "char":
         return CharTokenizer.train(text)
     if kind == "bpe":
-        return ByteBPETokenizer.train(text, vocab_size)
+        return ByteBPETokenizer.train(text[: int(len(text) * (1 - val_fraction))], vocab_size)
     raise ValueError(f"tokenizer must be 'char' or 'bpe', got {kind!r}")
 
 
