@@ -27,12 +27,23 @@ def test_bad_attrs():
         render_faces({"smile": torch.zeros(2)})
 
 
-def test_shipped_attribute_classifier_matches_recorded_metrics():
-    from genai_course.gan.checkpoint import load_model, metrics_of
-    from genai_course.gan.pretrain import evaluate_attributes_model
+def test_attribute_classifier_shapes_and_short_training():
+    from genai_course.gan.attributes import AttributeClassifier, attribute_loss, predict_attributes
 
-    recorded = metrics_of("face_attributes")
-    measured = evaluate_attributes_model(load_model("face_attributes"))
-    for k, v in recorded.items():
-        assert measured[k] == pytest.approx(v, abs=0.01), k
-    assert recorded["hair_color_accuracy"] > 0.95 and recorded["mae_smile"] < 0.15
+    torch.manual_seed(0)
+    faces = make_faces(64, seed=0)
+    model = AttributeClassifier()
+    out = model(faces.images[:4])
+    assert out["smile"].shape == (4,) and out["hair_color"].shape == (4, 4)
+    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+    first = attribute_loss(model(faces.images), faces.attrs).item()
+    for _ in range(15):
+        loss = attribute_loss(model(faces.images), faces.attrs)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert loss.item() < first
+    pred = predict_attributes(model, faces.images)
+    assert pred["hair_color"].shape == (64,) and pred["hair_color_probs"].shape == (64, 4)
+    with pytest.raises(ValueError, match="32 32"):
+        model(torch.zeros(2, 3, 16, 16))
