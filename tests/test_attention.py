@@ -105,3 +105,13 @@ def test_bad_mask_and_module_inputs_raise_clear_errors():
         MultiHeadAttention(8, 2)(torch.randn(2, 4, 6))
     with pytest.raises(ValueError, match="lie in"):
         padding_mask([5], 3)
+
+
+def test_rotary_attention_sees_order():
+    """With RoPE, reordering the tokens changes the outputs: attention is no longer blind to order."""
+    torch.manual_seed(0)
+    mha = MultiHeadAttention(16, 2, rotary=True).eval()
+    x = torch.randn(1, 6, 16)
+    perm = torch.tensor([1, 0, 2, 3, 4, 5])
+    with torch.no_grad():
+        assert (mha(x[:, perm]) - mha(x)[:, perm]).abs().max() > 1e-3

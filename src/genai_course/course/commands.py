@@ -88,10 +88,17 @@ def _check(args) -> int:
 
 
 def _execute(args) -> int:
+    from nbclient.exceptions import CellExecutionError
+
+    from ..cli import CommandError
     from .execute import execute_in_place
 
     for path in _existing_notebooks(args.notebooks):
-        seconds = execute_in_place(path, timeout=args.timeout)
+        try:
+            seconds = execute_in_place(path, timeout=args.timeout)
+        except CellExecutionError as err:  # keep the failing cell's own error, drop nbclient's stack
+            lines = [line for line in str(err).splitlines() if line.strip()]
+            raise CommandError(f"{path}: a cell failed, outputs not stored: {lines[-1] if lines else err}") from None
         print(f"{seconds:6.1f} s  {path}", flush=True)
     return 0
 

@@ -18,6 +18,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from .positional import apply_rope
+
 
 def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
     for name, x in (("q", q), ("k", k), ("v", v)):
@@ -99,13 +101,15 @@ class MultiHeadAttention(nn.Module):
     ``forward(x, context=None, mask=None)``: queries come from ``x`` (b q d); keys and values
     from ``context`` (b k d), or from ``x`` for self-attention. ``mask`` broadcasts to
     (b h q k). ``fused=True`` calls torch's fused kernel instead of the einsum version.
+    ``rotary=True`` rotates queries and keys by their positions (RoPE) before scoring.
     """
 
-    def __init__(self, d_model: int, n_heads: int, bias: bool = True, dropout: float = 0.0, fused: bool = False):
+    def __init__(self, d_model: int, n_heads: int, bias: bool = True, dropout: float = 0.0, fused: bool = False,
+                 rotary: bool = False):
         super().__init__()
         if d_model % n_heads:
             raise ValueError(f"d_model={d_model} must be divisible by n_heads={n_heads}")
-        self.d_model, self.n_heads, self.fused = d_model, n_heads, fused
+        self.d_model, self.n_heads, self.fused, self.rotary = d_model, n_heads, fused, rotary
         self.q_proj = nn.Linear(d_model, d_model, bias=bias)
         self.k_proj = nn.Linear(d_model, d_model, bias=bias)
         self.v_proj = nn.Linear(d_model, d_model, bias=bias)
@@ -120,6 +124,8 @@ class MultiHeadAttention(nn.Module):
         context = x if context is None else context
         split = lambda y: rearrange(y, "b t (h d) -> b h t d", h=self.n_heads)  # noqa: E731
         q, k, v = split(self.q_proj(x)), split(self.k_proj(context)), split(self.v_proj(context))
+        if self.rotary:  # positions enter only through the angle between queries and keys
+            q, k = apply_rope(q), apply_rope(k)
         p = self.dropout if self.training else 0.0
         if self.fused and not self.record_weights:
             out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)

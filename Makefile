@@ -1,0 +1,40 @@
+# Two commands on a fresh machine with Python ≥ 3.10 and git:
+#   make book   build the rendered book into _build/html (creates .venv and installs everything)
+#   make test   run every test: unit, conventions, student versions, wheel, nbval, book build
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: book test unit nbval notebooks student clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[dev]"
+	touch $(STAMP)
+
+book: $(STAMP)
+	$(BIN)/jupyter-book build . -W -n --keep-going
+
+test: $(STAMP)
+	$(BIN)/pytest tests -n 2 --durations=10
+	$(BIN)/pytest --nbval notebooks --nbval-sanitize-with nbval_sanitize.cfg -n 2 --dist loadfile --durations=30
+
+unit: $(STAMP)
+	$(BIN)/pytest tests -n 2 -m "not slow"
+
+nbval: $(STAMP)
+	$(BIN)/pytest --nbval notebooks --nbval-sanitize-with nbval_sanitize.cfg -n 2 --dist loadfile
+
+# Authors: re-execute notebooks and store their outputs (NB=path/to/one.ipynb for one).
+NB ?= notebooks
+notebooks: $(STAMP)
+	$(BIN)/genai-course sync-setup $(NB)
+	$(BIN)/genai-course execute $(NB)
+
+student: $(STAMP)
+	$(BIN)/genai-course student notebooks student
+
+clean:
+	rm -rf _build student dist build
