@@ -70,3 +70,23 @@ def test_exact_match_of_an_oracle():
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_shift_right_checker():
+    from genai_course.exercises.transformers_extra import check_shift_right
+
+    def good(tgt_out, bos_id):
+        return torch.cat([torch.full_like(tgt_out[:, :1], bos_id), tgt_out[:, :-1]], dim=1)
+
+    def constant_bos(tgt_out, bos_id):
+        return good(tgt_out, 1)
+
+    def not_attempted(tgt_out, bos_id):
+        raise NotImplementedError
+
+    assert check_shift_right(good).passed
+    feedback = check_shift_right(constant_bos)
+    assert not feedback.passed and "bos_id" in feedback.message
+    assert "Not attempted" in check_shift_right(not_attempted).message
+    _, tgt_in, tgt_out = seq.to_tensors([("123", "321"), ("45", "54")])
+    assert torch.equal(good(tgt_out, seq.BOS)[tgt_out != seq.PAD], tgt_in[tgt_out != seq.PAD])

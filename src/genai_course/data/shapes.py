@@ -92,8 +92,13 @@ def caption(objects) -> str:
 
 
 def random_objects(rng: np.random.RandomState, n_objects: int = 2, shapes=SHAPES, colours=tuple(COLOURS),
-                   distinct: bool = True, r_range=(0.12, 0.2), max_tries: int = 200) -> list[SceneObject]:
-    """``n_objects`` non-overlapping objects; with ``distinct`` no shape or colour repeats."""
+                   distinct: bool = True, r_range=(0.12, 0.2), max_tries: int = 200,
+                   grid: int | None = None) -> list[SceneObject]:
+    """``n_objects`` non-overlapping objects; with ``distinct`` no shape or colour repeats.
+
+    With ``grid=g`` every object sits inside its own cell of a g×g layout (the radius is capped
+    to fit), which lines objects up with the patches of a ViT whose patch is the cell.
+    """
     if distinct and (n_objects > len(shapes) or n_objects > len(colours)):
         raise ValueError(f"cannot draw {n_objects} objects with distinct shapes and colours from "
                          f"{len(shapes)} shapes and {len(colours)} colours")
@@ -103,17 +108,28 @@ def random_objects(rng: np.random.RandomState, n_objects: int = 2, shapes=SHAPES
     else:
         picked_shapes = [shapes[i] for i in rng.randint(len(shapes), size=n_objects)]
         picked_colours = [colours[i] for i in rng.randint(len(colours), size=n_objects)]
-    objects: list[SceneObject] = []
-    for shape, colour in zip(picked_shapes, picked_colours):
-        for _ in range(max_tries):  # rejection sampling: keep objects apart so every one is visible
+    if grid is not None:
+        if n_objects > grid * grid:
+            raise ValueError(f"cannot put {n_objects} objects in distinct cells of a {grid}×{grid} grid")
+        cells = rng.permutation(grid * grid)[:n_objects]
+        objects = []
+        for cell, shape, colour in zip(cells, picked_shapes, picked_colours):
+            r = min(rng.uniform(*r_range), 0.45 / grid)
+            jitter = rng.uniform(-1, 1, size=2) * (0.5 / grid - r) * 0.8
+            x, y = (cell % grid + 0.5) / grid + jitter[0], (cell // grid + 0.5) / grid + jitter[1]
+            objects.append(SceneObject(shape, colour, float(x), float(y), float(r)))
+        return objects
+    for _ in range(max_tries):  # rejection sampling of whole layouts: objects apart, every one visible
+        objects: list[SceneObject] = []
+        for shape, colour in zip(picked_shapes, picked_colours):
             r = rng.uniform(*r_range)
             x, y = rng.uniform(r, 1 - r, size=2)
-            if all((x - o.x) ** 2 + (y - o.y) ** 2 > (r + o.r) ** 2 for o in objects):
-                objects.append(SceneObject(shape, colour, float(x), float(y), float(r)))
+            if any((x - o.x) ** 2 + (y - o.y) ** 2 <= (r + o.r) ** 2 for o in objects):
                 break
-        else:
-            raise ValueError(f"could not place {n_objects} objects without overlap; use fewer or smaller ones")
-    return objects
+            objects.append(SceneObject(shape, colour, float(x), float(y), float(r)))
+        if len(objects) == n_objects:
+            return objects
+    raise ValueError(f"could not place {n_objects} objects without overlap; use fewer or smaller ones")
 
 
 def random_scene(rng: np.random.RandomState, size: int = 32, n_objects=(1, 3), **kwargs) -> Scene:

@@ -1,0 +1,92 @@
+"""Patches and the Vision Transformer: patch order, shapes, bad input, and the toy VQA model."""
+import pytest
+import torch
+from einops import rearrange
+
+from genai_course.exercises.transformers import check_patchify
+from genai_course.nn.vit import PatchEmbedding, ViT, ViTConfig, patchify
+from genai_course.nn.vqa import ANSWERS, VQAConfig, VQAModel, encode_question, make_vqa_data
+
+
+def test_patchify_matches_unfold_and_checker():
+    images = torch.randn(2, 3, 8, 8)
+    ours = patchify(images, 4)
+    # torch's unfold gives (b c·p·p n) with the same channel-row-column order inside a patch
+    ref = torch.nn.functional.unfold(images, kernel_size=4, stride=4).transpose(1, 2)
+    assert torch.equal(ours, ref)
+    assert ours.shape == (2, 4, 48)
+    assert check_patchify(patchify).passed
+
+
+def test_patchify_first_patch_is_top_left():
+    img = torch.arange(16.0).reshape(1, 1, 4, 4)
+    assert patchify(img, 2)[0, 0].tolist() == [0.0, 1.0, 4.0, 5.0]
+    assert patchify(img, 2)[0, 1].tolist() == [2.0, 3.0, 6.0, 7.0]
+
+
+def test_vit_shapes_and_patch_count():
+    model = ViT(ViTConfig(image_size=8, patch_size=2, channels=1, n_classes=10, d_model=32, n_heads=4))
+    x = torch.randn(5, 1, 8, 8)
+    assert model(x).shape == (5, 10)
+    assert model.features(x).shape == (5, 1 + 16, 32)
+
+
+def test_vit_is_permutation_sensitive_through_positions():
+    torch.manual_seed(0)
+    model = ViT(ViTConfig(patch_size=4, d_model=16, n_heads=2)).eval()
+    x = torch.randn(1, 1, 8, 8)
+    flipped = torch.flip(x, dims=[3])
+    with torch.no_grad():
+        assert not torch.allclose(model(x), model(flipped))
+
+
+@pytest.mark.parametrize("bad, match", [
+    (torch.randn(2, 8, 8), r"shape \(b c h w\)"),
+    (torch.zeros(2, 1, 8, 8, dtype=torch.long), "floating point"),
+    (torch.randn(2, 3, 8, 8), "channel"),
+    (torch.randn(2, 1, 6, 6), "divisible by the patch size"),
+    (torch.randn(2, 1, 12, 12), "8×8"),
+    ("not a tensor", "torch.Tensor"),
+])
+def test_vit_bad_input(bad, match):
+    model = ViT(ViTConfig(patch_size=4, d_model=16, n_heads=2))
+    with pytest.raises(ValueError, match=match):
+        model(bad)
+
+
+def test_patch_embedding_config_error():
+    with pytest.raises(ValueError, match="divisible"):
+        PatchEmbedding(10, 4, 1, 16)
+
+
+def test_vqa_data_and_model_shapes():
+    images, questions, answers, texts = make_vqa_data(5, seed=0)
+    assert images.shape == (10, 3, 24, 24) and questions.shape == (10, 6) and answers.shape == (10,)
+    assert texts[0].startswith("what colour is the") and texts[1].startswith("what shape is")
+    again = make_vqa_data(5, seed=0)
+    assert torch.equal(again[0], images) and again[3] == texts
+    model = VQAModel(VQAConfig(d_model=32, n_heads=4, n_layers=1))
+    assert model(images, questions).shape == (10, len(ANSWERS))
+
+
+def test_vqa_padding_words_do_not_matter():
+    torch.manual_seed(0)
+    model = VQAModel(VQAConfig(d_model=32, n_heads=4, n_layers=1)).eval()
+    images, questions, _, _ = make_vqa_data(2, seed=1)
+    q = questions[1:2].clone()  # "what shape is red ?" has one padding slot
+    assert (q == 0).any()
+    with torch.no_grad():
+        a = model(images[1:2], q)
+        q2 = q.clone()
+        q2[q2 == 0] = 0
+        assert torch.equal(a, model(images[1:2], q2))
+
+
+def test_vqa_bad_input():
+    model = VQAModel(VQAConfig(d_model=32, n_heads=4, n_layers=1))
+    with pytest.raises(ValueError, match="word ids"):
+        model(torch.randn(2, 3, 24, 24), torch.zeros(2, 6))
+    with pytest.raises(ValueError, match="batch sizes differ"):
+        model(torch.randn(2, 3, 24, 24), torch.zeros(3, 6, dtype=torch.long))
+    with pytest.raises(ValueError, match="at most 6 words"):
+        encode_question("what is the meaning of life ?")
