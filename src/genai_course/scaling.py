@@ -128,10 +128,11 @@ def sweep(widths, data: CharData, steps: int, n_layers: int = 2, n_heads: int = 
     """Train one model per width on the same budget; return rows with width, N, and validation loss."""
     if len(widths) < 2:
         raise ValueError(f"a sweep needs at least 2 widths, got {list(widths)}")
+    bad = [d for d in widths if d % n_heads]
+    if bad:
+        raise ValueError(f"every width must be divisible by n_heads={n_heads}, got {bad}")
     rows = []
     for d in progress(list(widths), desc="sweep"):
-        if d % n_heads:
-            raise ValueError(f"every width must be divisible by n_heads={n_heads}, got {d}")
         config = LMConfig(vocab_size=data.vocab_size, d_model=d, n_heads=n_heads, n_layers=n_layers, max_len=context)
         model = train_lm(config, data, steps, batch_size, lr, seed, device)
         rows.append({"d_model": d, "params": model.non_embedding_parameters(),
