@@ -5,7 +5,8 @@ import os
 import time
 from pathlib import Path
 
-QUIET_ENV = {"GENAI_COURSE_PROGRESS": "0", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+QUIET_ENV = {"GENAI_COURSE_PROGRESS": "0", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+             "OMP_WAIT_POLICY": "PASSIVE"}  # idle threads sleep: kernels run side by side without spinning
 
 
 def execute_notebook(path: Path, timeout: int = 900, allow_errors: bool = False):
