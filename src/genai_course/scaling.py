@@ -81,13 +81,8 @@ class CharData:
 
 def load_course_chars() -> CharData:
     """The course corpus (``pydoc_data.topics``) as character data."""
-    try:
-        from .data.corpus import load_course_text
-    except ImportError:  # the same corpus, loaded directly
-        from pydoc_data.topics import topics
+    from .data.corpus import load_course_text
 
-        def load_course_text():
-            return "\n\n".join(topics[k] for k in sorted(topics))
     return CharData(load_course_text())
 
 
