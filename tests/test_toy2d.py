@@ -22,9 +22,9 @@ def test_real_samples_score_perfectly():
 
 def test_collapsed_samples_recover_one_mode():
     mix = ring()
-    one_mode = mix.centers[0] + mix.std * torch.randn(1000, 2)
+    one_mode = mix.centers[0] + mix.std * torch.randn(1000, 2, generator=torch.Generator().manual_seed(2))
     m = mode_metrics(one_mode, mix)
-    assert m["modes"] == 1 and m["high_quality"] > 0.99
+    assert m["modes"] == 1 and m["high_quality"] > 0.98  # expected 1 - e^{-9/2} ≈ 0.989
     far = mode_metrics(torch.zeros(100, 2), mix)
     assert far["modes"] == 0 and far["high_quality"] == 0
 
