@@ -87,3 +87,20 @@ def test_check_command_reports_reference_notebook_passes(tmp_path, capsys):
     results = check_results(nb)
     assert results and all(passed for _, passed, _ in results)
     assert json.loads(ATTENTION.read_text())["nbformat"] == 4
+
+
+@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").rglob("*.ipynb")),
+                         ids=lambda p: p.relative_to(ROOT).as_posix())
+def test_student_versions_only_call_exercise_functions_in_their_checks(path):
+    """In a student version an exercise function raises NotImplementedError; a later cell that calls
+    it (other than the check) would stop the notebook there, so the rest must use the library's version."""
+    import re
+
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type != "code" or BEGIN not in cell.source:
+            continue
+        for name in re.findall(r"^def (\w+)", cell.source, re.M):
+            later = [j for j, c in enumerate(nb.cells) if j > i and c.cell_type == "code"
+                     and re.search(rf"\b{name}\(", c.source) and "check_" not in c.source]
+            assert not later, f"cells {later} call the exercise function {name}()"
