@@ -43,6 +43,8 @@ def test_notebook_anatomy(path):
     text = "\n".join(c.source for c in nb.cells)
     assert "What we measured" in text, "closing 'What we measured' section"
     assert "run_time()" in text, "prints its own run time"
+    # one bibliography for the whole book: a second {bibliography} block makes "duplicate citation" warnings
+    assert "{bibliography}" not in text, "list cited works with {cite:t}; the bibliography page holds the entries"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
