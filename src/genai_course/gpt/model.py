@@ -68,11 +68,12 @@ class CausalSelfAttention(MultiHeadAttention):
                 v = torch.cat([cache.values[layer], v], dim=2)
             cache.keys[layer], cache.values[layer] = k, v
         t_k = k.shape[2]
-        # query i sits at absolute position t_k - t + i and may see keys 0 … t_k - t + i
-        mask = torch.ones(t, t_k, dtype=torch.bool, device=x.device).tril(diagonal=t_k - t)
+        # query i sits at absolute position t_k - t + i and may see keys 0 … t_k - t + i;
+        # a single new query (cached generation) sees every key, so it needs no mask at all
+        mask = None if t == 1 else torch.ones(t, t_k, dtype=torch.bool, device=x.device).tril(diagonal=t_k - t)
         p = self.dropout if self.training else 0.0
         if self.fused:
-            if t == t_k:
+            if t == t_k and t > 1:
                 out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
             else:
                 out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
