@@ -1,7 +1,7 @@
 """Checkers for chapter 4 (GANs)."""
 from __future__ import annotations
 
-from .checks import Feedback, call_student, expect_tensor, run_check
+from .checks import Feedback, call_student, expect_tensor, fail, run_check
 
 
 def check_nonsaturating_loss(g_loss) -> Feedback:
@@ -19,7 +19,7 @@ def check_nonsaturating_loss(g_loss) -> Feedback:
         s = torch.tensor([-8.0, -6.0], requires_grad=True)
         call_student(g_loss, s).backward()
         if s.grad is None or s.grad.abs().min() < 0.4:
-            raise_feedback("Values match, but the gradient for confidently rejected fakes (scores -8, -6) should be "
+            fail("Values match, but the gradient for confidently rejected fakes (scores -8, -6) should be "
                            "about -1/2 each (−1 per sample, averaged over 2): use the non-saturating form.")
         return "Correct: your generator loss is non-saturating and stable for large scores."
 
@@ -43,7 +43,7 @@ def check_gradient_penalty(gradient_penalty) -> Feedback:
                       hint="interpolate x̂ = eps[:, None]·real + (1 − eps[:, None])·fake, take "
                            "torch.autograd.grad(critic(x̂).sum(), x̂, create_graph=True), then the per-sample L2 norm.")
         if not got.requires_grad:
-            raise_feedback("The value is right, but it carries no gradient to the critic's weights: "
+            fail("The value is right, but it carries no gradient to the critic's weights: "
                            "pass create_graph=True to torch.autograd.grad.")
         images = torch.randn(4, 1, 3, 3, generator=g), torch.randn(4, 1, 3, 3, generator=g)
         conv = nn.Conv2d(1, 1, 3)
@@ -54,9 +54,3 @@ def check_gradient_penalty(gradient_penalty) -> Feedback:
         return "Correct: your penalty matches WGAN-GP on points and on images, and it can be back-propagated."
 
     return run_check(body)
-
-
-def raise_feedback(message: str):
-    from .checks import _Stop
-
-    raise _Stop(Feedback(False, message))
