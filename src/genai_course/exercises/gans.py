@@ -54,3 +54,70 @@ def check_gradient_penalty(gradient_penalty) -> Feedback:
         return "Correct: your penalty matches WGAN-GP on points and on images, and it can be back-propagated."
 
     return run_check(body)
+
+
+def check_modulated_weight(modulated_weight) -> Feedback:
+    """``modulated_weight(weight, style)``: (o c k k), (b c) -> modulated and demodulated (b o c k k)."""
+    import torch
+
+    from ..gan.stylegan import modulated_weight as reference
+
+    def body() -> str:
+        g = torch.Generator().manual_seed(0)
+        weight, style = torch.randn(5, 3, 3, 3, generator=g), 1 + torch.rand(2, 3, generator=g)  # o ≠ c on purpose
+        got = call_student(modulated_weight, weight, style)
+        if isinstance(got, torch.Tensor) and got.shape == (2, 5, 3, 3, 3):
+            modulated = weight[None] * style[:, None, :, None, None]
+            if torch.allclose(got, modulated, atol=1e-5):
+                fail("You modulated the weights but did not demodulate them: divide every output filter "
+                     "w'[b, o] by its L2 norm over the (c, k, k) axes.")
+            norms = got.pow(2).sum(dim=(2, 3, 4))
+            if not torch.allclose(norms, torch.ones_like(norms), atol=1e-3):
+                sq = modulated / modulated.pow(2).sum(dim=(2, 3, 4), keepdim=True)
+                if torch.allclose(got, sq, atol=1e-5):
+                    fail("You divided by the sum of squares: divide by its square root (torch.rsqrt of the sum).")
+                fail("After demodulation every output filter got[b, o] must have unit L2 norm over the "
+                     f"(c, k, k) axes, but the squared norms range from {norms.min():.3g} to {norms.max():.3g}: "
+                     "sum the squares over dims (2, 3, 4) of the (b o c k k) tensor, not over the output channels.")
+        expect_tensor(got, reference(weight, style), "modulated_weight(weight, style)", "b o c k k",
+                      hint="scale input channel c by style[:, c] (weight[None] * style[:, None, :, None, None]), "
+                           "then multiply by rsqrt of the sum of squares over dims (2, 3, 4) plus 1e-8.")
+        return "Correct: each sample gets its own weights, and every output filter has unit norm."
+
+    return run_check(body)
+
+
+def check_read_bits(read_bits) -> Feedback:
+    """``read_bits(images, patterns)``: the watermark's correlation detector, (b c h w), (n c h w) -> (b n) 0/1."""
+    import torch
+
+    from ..data.faces import make_faces
+    from ..gan.watermark import Watermark
+    from ..gan.watermark import read_bits as reference
+
+    def body() -> str:
+        wm = Watermark(n_bits=16, key=3)
+        images = make_faces(24, seed=11).images
+        bits = torch.randint(0, 2, (24, 16), generator=torch.Generator().manual_seed(0))
+        marked = wm.embed(images, bits)
+        got = call_student(read_bits, marked, wm.patterns)
+        if not isinstance(got, torch.Tensor) or got.shape != (24, 16):
+            shape = tuple(got.shape) if isinstance(got, torch.Tensor) else type(got).__name__
+            fail(f"read_bits must return a (b n) = (24, 16) tensor, got {shape}: correlate over all of "
+                 "(c h w), e.g. torch.einsum('bchw,nchw->bn', residual, patterns).")
+        if got.is_floating_point() or not set(got.unique().tolist()) <= {0, 1}:
+            fail("Return bits of 0 and 1 as integers, e.g. (scores > 0).long(), not the raw correlations.")
+        expected = reference(marked, wm.patterns)
+        if torch.equal(got, 1 - expected):
+            fail("Every bit is flipped: a positive correlation with pattern i means bit 1.")
+        raw = (torch.einsum("bchw,nchw->bn", marked, wm.patterns) > 0).long()
+        if not torch.equal(got, expected) and torch.equal(got, raw):
+            fail("You correlated the raw image: subtract its 3×3 median first, so that the face itself "
+                 "does not drown the faint mark.")
+        expect_tensor(got, expected, "read_bits(images, patterns)", "b n",
+                      hint="residual = x − median of its 3×3 neighbourhood (per channel), then the sign of "
+                           "the correlation with each pattern.")
+        acc = float((got == bits).float().mean())
+        return f"Correct: your detector reads {acc:.0%} of the embedded bits, the same as the course's."
+
+    return run_check(body)

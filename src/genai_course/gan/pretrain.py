@@ -128,6 +128,9 @@ def train_stylegan_faces(device, fast: bool, max_seconds: float = 420) -> None:
         train_gan(G, D, sample_real, sample_latent, tcfg, callback=lambda step: _ema(G_ema, G, 0.99),
                   opt_g=opt_g, opt_d=opt_d)
         done += n
+        # snapshot after every chunk: an interrupted run still leaves a usable (metric-less) checkpoint
+        save_model("stylegan_faces", "stylegan", config_dict(cfg), copy.deepcopy(G_ema).cpu().eval())
+        print(f"StyleGAN: {done} steps, {time.time() - start:.0f} s", flush=True)
     print(f"StyleGAN: {done} steps in {time.time() - start:.0f} s", flush=True)
     G_ema = G_ema.cpu().eval()
     save_model("stylegan_faces", "stylegan", config_dict(cfg), G_ema, evaluate_face_generator(G_ema))

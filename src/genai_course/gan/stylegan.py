@@ -50,6 +50,22 @@ class MappingNetwork(nn.Module):
         return self.net(pixel_norm(z))
 
 
+def modulated_weight(weight: torch.Tensor, style: torch.Tensor, demodulate: bool = True,
+                     eps: float = 1e-8) -> torch.Tensor:
+    """Per-sample conv weights: weight (o c k k), style (b c) -> (b o c k k).
+
+    Modulation scales input channel c by s_c; demodulation rescales every output filter to unit
+    L2 norm over (c k k), which keeps the output at unit variance for unit-variance inputs.
+    """
+    if weight.dim() != 4 or style.dim() != 2 or style.shape[1] != weight.shape[1]:
+        raise ValueError(f"weight must be (o c k k) and style (b c) with the same c, "
+                         f"got {tuple(weight.shape)} and {tuple(style.shape)}")
+    w = weight[None] * style[:, None, :, None, None]  # (b o c k k)
+    if demodulate:
+        w = w * torch.rsqrt(w.pow(2).sum(dim=(2, 3, 4), keepdim=True) + eps)
+    return w
+
+
 class ModulatedConv(nn.Module):
     """3×3 (or 1×1) conv whose weights are scaled per input channel by the style, then demodulated.
 
@@ -68,9 +84,7 @@ class ModulatedConv(nn.Module):
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         b, c, h, wd = x.shape
         style = self.affine(w)  # (b c_in)
-        weight = self.weight[None] * style[:, None, :, None, None]  # (b o c k k)
-        if self.demodulate:
-            weight = weight * torch.rsqrt(weight.pow(2).sum(dim=(2, 3, 4), keepdim=True) + 1e-8)
+        weight = modulated_weight(self.weight, style, self.demodulate)  # (b o c k k)
         out = F.conv2d(x.reshape(1, b * c, h, wd), weight.reshape(-1, c, *weight.shape[3:]), padding=self.pad, groups=b)
         return out.reshape(b, -1, h, wd)
 

@@ -59,13 +59,30 @@ class Watermark:
         x = images.float()
         if x.shape[-2:] != (self.size, self.size):  # undo a resize before reading
             x = F.interpolate(x, size=(self.size, self.size), mode="bilinear", align_corners=False)
-        b, c = x.shape[:2]
-        x = _median_residual(x.reshape(b * c, 1, self.size, self.size)).reshape(b, c, self.size, self.size)
-        return torch.einsum("bchw,nchw->bn", x, self.patterns.to(x.device))
+        return correlate(x, self.patterns.to(x.device))
 
     def detect(self, images: torch.Tensor) -> torch.Tensor:
         """Recovered bits (b n_bits) of 0/1."""
         return (self.scores(images) > 0).long()
+
+
+def median_residual(images: torch.Tensor) -> torch.Tensor:
+    """images (b c h w) minus their 3×3 median, channel by channel."""
+    b, c, h, w = images.shape
+    return _median_residual(images.reshape(b * c, 1, h, w)).reshape(b, c, h, w)
+
+
+def correlate(images: torch.Tensor, patterns: torch.Tensor) -> torch.Tensor:
+    """The correlation detector: <median residual of image, P_i> for every image and bit -> (b n)."""
+    if images.dim() != 4 or patterns.dim() != 4 or images.shape[1:] != patterns.shape[1:]:
+        raise ValueError(f"images (b c h w) and patterns (n c h w) must share (c h w), "
+                         f"got {tuple(images.shape)} and {tuple(patterns.shape)}")
+    return torch.einsum("bchw,nchw->bn", median_residual(images), patterns)
+
+
+def read_bits(images: torch.Tensor, patterns: torch.Tensor) -> torch.Tensor:
+    """Bits (b n) of 0/1 (int64): 1 where the image correlates positively with pattern i."""
+    return (correlate(images, patterns) > 0).long()
 
 
 def _highpass(x: torch.Tensor) -> torch.Tensor:
