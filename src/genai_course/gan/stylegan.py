@@ -77,8 +77,10 @@ class ModulatedConv(nn.Module):
         super().__init__()
         self.weight = nn.Parameter(torch.randn(c_out, c_in, k, k) / math.sqrt(c_in * k * k))
         self.affine = nn.Linear(w_dim, c_in)
-        nn.init.zeros_(self.affine.weight)
-        nn.init.ones_(self.affine.bias)  # styles start at 1: plain conv at initialization
+        # as in StyleGAN2: styles start around 1 but already depend on w (a zero weight here would
+        # make every sample identical at first, and the generator then learns diversity very slowly)
+        nn.init.normal_(self.affine.weight, std=1 / math.sqrt(w_dim))
+        nn.init.ones_(self.affine.bias)
         self.demodulate, self.pad = demodulate, k // 2
 
     def forward(self, x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
