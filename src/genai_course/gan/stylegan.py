@@ -45,6 +45,12 @@ class MappingNetwork(nn.Module):
             layers += [nn.Linear(d, cfg.w_dim), nn.LeakyReLU(0.2)]
             d = cfg.w_dim
         self.net = nn.Sequential(*layers)
+        # variance-preserving init (He, for leaky ReLU): PyTorch's default shrinks the signal about
+        # 6× in variance per layer, so after 4 layers every z would map to nearly the same w
+        for m in self.net:
+            if isinstance(m, nn.Linear):
+                nn.init.kaiming_normal_(m.weight, a=0.2)
+                nn.init.zeros_(m.bias)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(pixel_norm(z))
