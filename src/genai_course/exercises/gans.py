@@ -121,3 +121,43 @@ def check_read_bits(read_bits) -> Feedback:
         return f"Correct: your detector reads {acc:.0%} of the embedded bits, the same as the course's."
 
     return run_check(body)
+
+
+def check_power_iteration(power_iteration) -> Feedback:
+    """``power_iteration(weight, u, n_iter)`` must return ``(sigma, u)``: the spectral-norm estimate
+    of ``weight`` flattened to (out, rest) after ``n_iter`` rounds v = Wᵀu/‖Wᵀu‖, u = Wv/‖Wv‖, σ = uᵀWv."""
+    import torch
+
+    from ..gan.spectral import power_iteration as reference
+
+    def body() -> str:
+        g = torch.Generator().manual_seed(0)
+        W = torch.randn(12, 7, generator=g)
+        u0 = torch.randn(12, generator=g)
+        u0 = u0 / u0.norm()
+        out = call_student(power_iteration, W, u0.clone(), 1)
+        if not isinstance(out, tuple) or len(out) != 2:
+            fail(f"Return a pair (sigma, u), got {type(out).__name__}.")
+        sigma, u = out
+        ref_sigma, ref_u = reference(W, n_iter=1, u=u0.clone())
+        if isinstance(sigma, torch.Tensor) and abs(float(sigma) - W.norm().item()) < 1e-3:
+            fail("sigma equals the Frobenius norm ‖W‖_F, which is larger than the spectral norm: "
+                 "estimate the largest singular value as uᵀ W v.")
+        expect_tensor(sigma, ref_sigma, "sigma after 1 iteration", "scalar",
+                      hint="one iteration is v = Wᵀu/‖Wᵀu‖, then u = Wv/‖Wv‖, then σ = uᵀ W v.")
+        expect_tensor(u, ref_u, "u after 1 iteration", "out", hint="return the normalized u = Wv/‖Wv‖.")
+        exact = torch.linalg.matrix_norm(W, ord=2)
+        expect_tensor(call_student(power_iteration, W, u0.clone(), 200)[0], exact, "sigma after 200 iterations",
+                      "scalar", atol=1e-4, hint="normalize v and u in every iteration so the estimate converges.")
+        kernel = torch.randn(6, 3, 3, 3, generator=g)  # a conv kernel (o c kh kw)
+        u6 = torch.nn.functional.normalize(torch.randn(6, generator=g), dim=0)
+        try:
+            got = power_iteration(kernel, u6.clone(), 3)
+        except Exception as err:
+            fail(f"On a convolution kernel of shape (6 3 3 3) your code raised {type(err).__name__}: {err}. "
+                 "Flatten it to (o, c·kh·kw) first, e.g. weight.flatten(1).")
+        expect_tensor(got[0], reference(kernel, n_iter=3, u=u6.clone())[0], "sigma of a (6 3 3 3) conv kernel",
+                      "scalar", hint="flatten the kernel to (o, c·kh·kw) with weight.flatten(1).")
+        return "Correct: your power iteration converges to the largest singular value, for matrices and conv kernels."
+
+    return run_check(body)

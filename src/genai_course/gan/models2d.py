@@ -15,14 +15,15 @@ class MLP2DConfig:
     hidden: int = 128
     layers: int = 3
     spectral_norm: bool = False  # discriminator only
+    minibatch_std: bool = False  # discriminator only: append the batch's feature spread (Karras et al. 2018)
 
 
-def _mlp(d_in: int, d_out: int, hidden: int, layers: int, act) -> nn.Sequential:
+def _mlp(d_in: int, d_out: int, hidden: int, layers: int, act, extra_last: int = 0) -> nn.Sequential:
     mods, d = [], d_in
     for _ in range(layers):
         mods += [nn.Linear(d, hidden), act()]
         d = hidden
-    mods.append(nn.Linear(d, d_out))
+    mods.append(nn.Linear(d + extra_last, d_out))
     return nn.Sequential(*mods)
 
 
@@ -40,17 +41,30 @@ class Generator2D(nn.Module):
         return self.net(z)
 
 
+def minibatch_std(h: torch.Tensor) -> torch.Tensor:
+    """Append one feature to h (b d): the spread of the batch, mean over d of each feature's std.
+
+    A real batch of the ring is spread over 8 modes; a collapsed generator's batch is not, and
+    this feature lets the discriminator see that (a cheap cousin of minibatch discrimination).
+    """
+    spread = h.std(dim=0, unbiased=False).mean()
+    return torch.cat([h, spread.expand(h.shape[0], 1)], dim=1)
+
+
 class Discriminator2D(nn.Module):
     """points (b 2) -> scores (b,) (logits / critic values)."""
 
     def __init__(self, cfg: MLP2DConfig | None = None):
         super().__init__()
         self.cfg = cfg or MLP2DConfig()
-        self.net = _mlp(2, 1, self.cfg.hidden, self.cfg.layers, lambda: nn.LeakyReLU(0.2))
+        self.net = _mlp(2, 1, self.cfg.hidden, self.cfg.layers, lambda: nn.LeakyReLU(0.2),
+                        extra_last=int(self.cfg.minibatch_std))
         if self.cfg.spectral_norm:
             apply_spectral_norm(self.net)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 2 or x.shape[1] != 2:
             raise ValueError(f"x must be (b 2), got {tuple(x.shape)}")
+        if self.cfg.minibatch_std:
+            return self.net[-1](minibatch_std(self.net[:-1](x)))[:, 0]
         return self.net(x)[:, 0]

@@ -29,6 +29,7 @@ class GANTrainConfig:
     betas: tuple = (0.5, 0.999)
     gp_weight: float = 0.0           # λ of the WGAN-GP gradient penalty (0: off)
     r1_weight: float = 0.0           # γ of the R1 penalty, applied as γ/2·R1 (0: off)
+    lr_decay: bool = False           # decay both learning rates linearly to 0 over the run
     log_every: int = 100
     desc: str = "GAN"
 
@@ -63,7 +64,12 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module,
     opt_g = opt_g or torch.optim.Adam(generator.parameters(), lr=cfg.lr_g, betas=cfg.betas)
     opt_d = opt_d or torch.optim.Adam(discriminator.parameters(), lr=cfg.lr_d, betas=cfg.betas)
     hist = GANHistory()
+    base_lrs = [[g["lr"] for g in opt.param_groups] for opt in (opt_g, opt_d)]
     for step in progress(range(1, cfg.steps + 1), desc=cfg.desc):
+        if cfg.lr_decay:  # smaller steps late in training sharpen the samples instead of chasing modes
+            for opt, lrs in zip((opt_g, opt_d), base_lrs):
+                for group, lr in zip(opt.param_groups, lrs):
+                    group["lr"] = lr * (1 - (step - 1) / cfg.steps)
         for _ in range(cfg.n_critic):
             x, c_real = sample_real(cfg.batch_size)
             z, c_fake = sample_latent(cfg.batch_size)
