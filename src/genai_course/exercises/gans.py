@@ -161,3 +161,44 @@ def check_power_iteration(power_iteration) -> Feedback:
         return "Correct: your power iteration converges to the largest singular value, for matrices and conv kernels."
 
     return run_check(body)
+
+
+def check_frechet_distance(frechet_distance) -> Feedback:
+    """``frechet_distance(mu_a, sigma_a, mu_b, sigma_b)`` must be ‖μa − μb‖² + tr(Σa + Σb − 2 (Σa Σb)^½)."""
+    import torch
+
+    from ..metrics.fid import frechet_distance as reference
+
+    def body() -> str:
+        g = torch.Generator().manual_seed(0)
+        d = 5
+        a, b = torch.randn(d, d, generator=g, dtype=torch.float64), torch.randn(d, d, generator=g, dtype=torch.float64)
+        sigma_a, sigma_b = a @ a.T + 0.1 * torch.eye(d, dtype=torch.float64), b @ b.T + 0.1 * torch.eye(d, dtype=torch.float64)
+        mu_a, mu_b = torch.randn(d, generator=g, dtype=torch.float64), torch.randn(d, generator=g, dtype=torch.float64)
+        got = call_student(frechet_distance, mu_a, sigma_a, mu_b, sigma_b)
+        try:
+            value = float(got)
+        except (TypeError, ValueError):
+            fail(f"Return one number (a float or a 0-d tensor), got {type(got).__name__}.")
+        expected = reference(mu_a.numpy(), sigma_a.numpy(), mu_b.numpy(), sigma_b.numpy())
+        mean_term = float(((mu_a - mu_b) ** 2).sum())
+        cross = expected - mean_term - float(sigma_a.trace() + sigma_b.trace())  # = -2 tr((Σa Σb)^½)
+        faults = {
+            "you subtract tr((Σa Σb)^½) once; the formula subtracts it twice": expected - cross / 2,
+            "you used tr(Σa Σb) where the formula has the trace of its matrix square root":
+                expected - cross - 2 * float((sigma_a @ sigma_b).trace()),
+            "the mean term must be the squared distance ‖μa − μb‖², not the distance": expected - mean_term + mean_term ** 0.5,
+            "the mean term ‖μa − μb‖² is missing": expected - mean_term,
+        }
+        if abs(value - expected) > 1e-6 * max(1.0, abs(expected)):
+            for fault, wrong in faults.items():
+                if abs(value - wrong) < 1e-6 * max(1.0, abs(wrong)):
+                    fail(f"Wrong value {value:.4f} (expected {expected:.4f}): {fault}.")
+            fail(f"Wrong value {value:.4f}, expected {expected:.4f}. Hint: tr((Σa Σb)^½) is the sum of the square "
+                 "roots of the eigenvalues of Σa Σb (they are real and non-negative).")
+        same = float(call_student(frechet_distance, mu_a, sigma_a, mu_a.clone(), sigma_a.clone()))
+        if abs(same) > 1e-6:
+            fail(f"The distance from a Gaussian to itself must be 0, got {same:.3g}.")
+        return "Correct: your Fréchet distance matches the course FID's, and is 0 between identical Gaussians."
+
+    return run_check(body)

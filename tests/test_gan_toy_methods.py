@@ -1,0 +1,50 @@
+"""The 2-D methods of the stabilizing notebook: their papers' settings, the minibatch-std feature, lr decay."""
+import pytest
+import torch
+
+from genai_course.data.toy2d import ring
+from genai_course.gan.models2d import Discriminator2D, Generator2D, MLP2DConfig, minibatch_std
+from genai_course.gan.toy import METHODS, method_config, train_toy_gan
+from genai_course.gan.train import GANTrainConfig, train_gan
+
+
+def test_method_settings_follow_the_papers():
+    wgan, wgan_d = method_config("wgan-gp", steps=10)
+    assert (wgan.loss, wgan.gp_weight, wgan.n_critic, wgan.betas, wgan_d) == ("wasserstein", 10.0, 5, (0.5, 0.9), {})
+    sn, sn_d = method_config("spectral", steps=10)
+    assert (sn.loss, sn.n_critic, sn.betas, sn_d) == ("hinge", 1, (0.0, 0.9), {"spectral_norm": True})
+    assert method_config("minibatch-std", steps=10)[1] == {"minibatch_std": True}
+    # notebook 1 relies on these two being unchanged
+    for name, loss in (("minimax", "minimax"), ("vanilla", "nonsaturating")):
+        cfg, d = method_config(name, steps=10)
+        assert (cfg.loss, cfg.betas, cfg.lr_g, cfg.lr_d, cfg.lr_decay, d) == (loss, (0.5, 0.999), 1e-3, 1e-3, False, {})
+    with pytest.raises(ValueError, match="method must be one of"):
+        method_config("lsgan", steps=10)
+
+
+def test_minibatch_std_sees_collapse():
+    spread = minibatch_std(ring().sample(256, torch.Generator().manual_seed(0)))
+    collapsed = minibatch_std(torch.zeros(256, 2) + 0.01 * torch.randn(256, 2))
+    assert spread.shape == (256, 3) and torch.all(spread[:, -1] == spread[0, -1])
+    assert spread[0, -1] > 1.0 > 0.05 > collapsed[0, -1]
+    D = Discriminator2D(MLP2DConfig(minibatch_std=True))
+    assert D(torch.randn(5, 2)).shape == (5,)
+    # the score of one sample depends on the rest of its batch
+    x = torch.randn(8, 2)
+    assert not torch.allclose(D(x)[:1], D(torch.cat([x[:1], x[:1].expand(7, 2)]))[:1])
+
+
+def test_lr_decay_reaches_zero_and_default_keeps_the_rate():
+    mix = ring()
+    for decay, last_lr in ((True, 1e-3 / 4), (False, 1e-3)):
+        G, D = Generator2D(), Discriminator2D()
+        opt_g = torch.optim.Adam(G.parameters(), lr=1e-3)
+        train_gan(G, D, lambda b: (mix.sample(b), None), lambda b: (torch.randn(b, 8), None),
+                  GANTrainConfig(steps=4, batch_size=8, lr_decay=decay), opt_g=opt_g)
+        assert opt_g.param_groups[0]["lr"] == pytest.approx(last_lr)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_every_method_runs(method):
+    run = train_toy_gan(ring(), method, steps=4, log_every=2, n_eval=100, hidden=16)
+    assert run.steps == [2, 4] and 0 <= run.final["high_quality"] <= 1
