@@ -168,8 +168,8 @@ def digit_gan(conditional: bool, steps: int, device="cpu", seed: int = 0, G=None
         return images[idx], (labels[idx] if conditional else None)
 
     def sample_latent(b):
-        # the generator is asked for the *same* labels as the real batch is not required for
-        # hinge loss; uniform random classes are the simplest choice
+        # the fake batch need not share the real batch's labels (no gradient penalty mixes the
+        # two), so the generator is asked for uniformly random classes
         y = torch.randint(10, (b,), generator=gen).to(device) if conditional else None
         return torch.randn(b, cfg.z_dim, generator=gen).to(device), y
 
