@@ -18,7 +18,7 @@ from .attributes import AttributeClassifier
 from .stylegan import StyleGenerator
 
 __all__ = ["CONTINUOUS", "attribute_scores", "attribute_directions", "orthogonalize", "sample_w",
-           "render", "edit_effect", "slerp", "path_length", "interpolation_roughness"]
+           "render", "edit_ws", "edit_effect", "slerp", "path_length", "interpolation_roughness"]
 
 
 @torch.no_grad()
@@ -73,11 +73,19 @@ def orthogonalize(directions: dict, target: str) -> torch.Tensor:
     return d / d.norm()
 
 
+def edit_ws(G: StyleGenerator, w: torch.Tensor, direction: torch.Tensor, alpha: float,
+            layers: slice = slice(None)) -> torch.Tensor:
+    """Per-layer styles (b num_ws w_dim): w everywhere, plus α·direction in the chosen ``layers`` only."""
+    ws = w[:, None].repeat(1, G.num_ws, 1)
+    ws[:, layers] += alpha * direction
+    return ws
+
+
 @torch.no_grad()
 def edit_effect(G: StyleGenerator, clf: AttributeClassifier, w: torch.Tensor, direction: torch.Tensor,
-                alphas, w_std: float | torch.Tensor = 1.0) -> torch.Tensor:
-    """Mean classifier scores (len(alphas) a) after w ← w + α·w_std·direction, for each α."""
-    rows = [attribute_scores(clf, render(G, w + a * w_std * direction)).mean(0) for a in alphas]
+                alphas, w_std: float | torch.Tensor = 1.0, layers: slice = slice(None)) -> torch.Tensor:
+    """Mean classifier scores (len(alphas) a) after adding α·w_std·direction to the styles of ``layers``."""
+    rows = [attribute_scores(clf, render(G, edit_ws(G, w, direction, a * w_std, layers))).mean(0) for a in alphas]
     return torch.stack(rows)
 
 
