@@ -106,7 +106,7 @@ def _face_sampler(device, n: int, seed: int = 1):
     return lambda b: (images[torch.randint(len(images), (b,), generator=gen, device=device)], None)
 
 
-def train_stylegan_faces(device, fast: bool, max_seconds: float = 420) -> None:
+def train_stylegan_faces(device, fast: bool, max_seconds: float = 1440) -> None:
     torch.manual_seed(0)
     cfg = StyleGANConfig(z_dim=32, w_dim=32, channels=(64, 64, 32, 32))
     # a small D: with R1 its double backward dominates the step time on a CPU (3× cheaper than (32, 64, 128))
@@ -199,7 +199,7 @@ def main(argv=None) -> None:
     parser.add_argument("--only", nargs="*", choices=sorted(JOBS), help="which checkpoints (default: all)")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--fast", action="store_true", help="a few steps only (smoke test)")
-    parser.add_argument("--stylegan-seconds", type=float, default=420, help="time budget of the StyleGAN run")
+    parser.add_argument("--stylegan-seconds", type=float, default=1440, help="time budget of the StyleGAN run")
     args = parser.parse_args(argv)
     for name in args.only or list(JOBS):
         start = time.time()
