@@ -60,3 +60,15 @@ def test_path_measures_run_on_a_tiny_generator():
     assert path_length(G, clf, "z", n=16) > 0
     with pytest.raises(ValueError, match="space"):
         path_length(G, clf, "x", n=4)
+
+
+def test_untrained_generator_already_varies_with_z():
+    """Regression test: PyTorch's default Linear init shrank w to a near-constant after 4 mapping layers,
+    and zero-initialized style weights made every sample identical; training then barely found diversity."""
+    torch.manual_seed(0)
+    G = StyleGenerator(StyleGANConfig(z_dim=32, w_dim=32, channels=(16, 16, 8, 8))).eval()
+    with torch.no_grad():
+        w = G.mapping(torch.randn(256, 32))
+        images = render(G, w[:32])
+    assert w.std(0).mean() > 0.3
+    assert images.std(0).mean() > 0.1
