@@ -129,8 +129,11 @@ class GPT(nn.Module):
         n = sum(p.numel() for p in self.parameters())
         return n - self.wpe.weight.numel() if non_embedding else n
 
-    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None):
-        """Logits (b t v), and the mean cross-entropy in nats per token when ``targets`` (b t) is given."""
+    def hidden(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
+        """Token ids (b t) → the last block's normalised output (b t d), which the head un-embeds.
+
+        Reward models and value heads (chapter 2, RLHF) read a scalar off these features.
+        """
         if idx.dim() != 2 or idx.dtype != torch.long:
             raise ValueError(f"idx must be a (b t) tensor of token ids (torch.long), got shape "
                              f"{tuple(idx.shape)} and dtype {idx.dtype}")
@@ -142,7 +145,11 @@ class GPT(nn.Module):
         x = self.drop(self.wte(idx) + self.wpe(pos))
         for i, block in enumerate(self.blocks):
             x = block(x, cache, i)
-        logits = self.lm_head(self.ln_f(x))
+        return self.ln_f(x)
+
+    def forward(self, idx: torch.Tensor, targets: torch.Tensor | None = None, cache: KVCache | None = None):
+        """Logits (b t v), and the mean cross-entropy in nats per token when ``targets`` (b t) is given."""
+        logits = self.lm_head(self.hidden(idx, cache))
         if targets is None:
             return logits, None
         loss = F.cross_entropy(rearrange(logits, "b t v -> (b t) v"), rearrange(targets, "b t -> (b t)"))

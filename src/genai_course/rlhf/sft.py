@@ -1,0 +1,74 @@
+"""Step 1 of InstructGPT: supervised fine-tuning on demonstrations.
+
+The loss is the ordinary next-token cross-entropy, but only on the **response** tokens: the
+model should learn to answer, not to write prompts.
+
+$$\\mathcal{L}_{\\text{SFT}} = -\\frac{1}{\\sum m_t}\\sum_t m_t \\log \\pi_\\theta(y_t \\mid x, y_{<t})$$
+"""
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+import torch
+
+from ..gpt.model import GPT
+from ..utils import progress
+from .encoding import encode_prompts, encode_responses
+from .policy import response_logprobs
+from .tasks import Instruction, demonstrate
+
+
+def masked_mean(x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean of ``x`` over the positions where ``mask`` is 1 (same shape)."""
+    if x.shape != mask.shape:
+        raise ValueError(f"x and mask must have the same shape, got {tuple(x.shape)} and {tuple(mask.shape)}")
+    total = mask.sum()
+    if total == 0:
+        raise ValueError("masked_mean over an all-zero mask: no response tokens in the batch")
+    return (x * mask).sum() / total
+
+
+def sft_loss(model: GPT, prompts: torch.Tensor, responses: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    """Mean negative log-likelihood (nats per token) of the response tokens."""
+    return -masked_mean(response_logprobs(model, prompts, responses), mask)
+
+
+@dataclass
+class SFTConfig:
+    steps: int = 300
+    batch_size: int = 32
+    lr: float = 1e-3
+    seed: int = 0
+
+
+def make_demonstrations(instructions: list[Instruction], seed: int) -> list[str]:
+    rng = random.Random(seed)
+    return [demonstrate(i, rng) for i in instructions]
+
+
+def train_sft(model: GPT, tokenizer, instructions: list[Instruction], demonstrations: list[str],
+              cfg: SFTConfig, device="cpu") -> list[float]:
+    """Fine-tune ``model`` in place on (instruction, demonstration) pairs → loss per step."""
+    if len(instructions) != len(demonstrations) or not instructions:
+        raise ValueError(f"need as many demonstrations as instructions (≥ 1), got {len(instructions)} "
+                         f"instructions and {len(demonstrations)} demonstrations")
+    prompts = encode_prompts(tokenizer, instructions, device)
+    responses, mask = encode_responses(tokenizer, demonstrations, device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    model.train()
+    losses = []
+    for step in progress(range(cfg.steps), desc="SFT"):
+        lr = cfg.lr * min(1.0, (step + 1) / 20) * (0.1 + 0.9 * (1 - step / cfg.steps))  # warm up, decay
+        for group in opt.param_groups:
+            group["lr"] = lr
+        rows = torch.randint(len(instructions), (cfg.batch_size,), generator=gen).to(device)
+        loss = sft_loss(model, prompts[rows], responses[rows], mask[rows])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        losses.append(loss.item())
+    model.eval()
+    return losses
