@@ -12,9 +12,10 @@ def check_bradley_terry(bradley_terry) -> Feedback:
 
     def body() -> str:
         g = torch.Generator().manual_seed(0)
-        cases = [(torch.tensor([1.0]), torch.tensor([0.0])),
+        cases = [(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 0.0])),
                  (torch.randn(64, generator=g) * 3, torch.randn(64, generator=g) * 3),
-                 (torch.tensor([40.0, -40.0]), torch.tensor([-40.0, 40.0]))]  # saturated: naive log(sigmoid) gives -inf
+                 # saturated: σ(−200) underflows to 0 in float32, so a naive log(sigmoid) gives −inf
+                 (torch.tensor([100.0, -100.0]), torch.tensor([-100.0, 100.0]))]
         for chosen, rejected in cases:
             got = call_student(bradley_terry, chosen.clone(), rejected.clone())
             expected = bradley_terry_loss(chosen, rejected)

@@ -63,6 +63,8 @@ class Comparisons:
     true_scores: torch.Tensor = field(default=None)  # (n k), for analysis only: the RM never sees it
 
     def __post_init__(self):
+        if self.responses.dim() != 3:
+            raise ValueError(f"responses must be (n k r), got shape {tuple(self.responses.shape)}")
         n, k, r = self.responses.shape
         if self.mask.shape != (n, k, r) or self.rankings.shape != (n, k) or self.prompts.shape[0] != n:
             raise ValueError(f"inconsistent comparison tensors: prompts {tuple(self.prompts.shape)}, responses "
