@@ -51,7 +51,7 @@ class DPOConfig:
     epochs: int = 1
     batch_size: int = 16  # rankings per step
     lr: float = 1e-4
-    beta: float = 0.1
+    beta: float = 0.3
     seed: int = 0
 
 

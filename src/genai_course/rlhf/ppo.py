@@ -105,8 +105,9 @@ class PPOConfig:
     batch_size: int = 64      # prompts per rollout
     minibatch_size: int = 32
     epochs: int = 2           # passes over each rollout
-    lr: float = 2e-5
-    kl_coef: float = 0.05     # β of the per-token KL penalty; 0 turns the leash off
+    lr: float = 5e-5
+    value_lr: float = 1e-3    # the value head starts from zero and must catch up quickly
+    kl_coef: float = 0.3      # β of the per-token KL penalty; 0 turns the leash off
     clip: float = 0.2
     value_clip: float = 0.2
     vf_coef: float = 0.1
@@ -162,7 +163,8 @@ def train_ppo(sft: GPT, rm, tokenizer, instructions, cfg: PPOConfig, ptx_batches
     if cfg.ptx_coef > 0 and ptx_batches is None:
         raise ValueError("ptx_coef > 0 needs ptx_batches: a callable returning (inputs, targets) of pretraining text")
     agent, ref = PolicyWithValue(sft).to(device), sft.eval()
-    opt = torch.optim.Adam(agent.parameters(), lr=cfg.lr)
+    opt = torch.optim.Adam([{"params": agent.gpt.parameters(), "lr": cfg.lr},
+                            {"params": agent.value_head.parameters(), "lr": cfg.value_lr}])
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     pick = torch.Generator().manual_seed(cfg.seed)
     history = PPOHistory()

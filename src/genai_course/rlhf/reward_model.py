@@ -99,21 +99,34 @@ def ranking_loss(rm: RewardModel, data: Comparisons) -> torch.Tensor:
 
 
 @torch.no_grad()
-def pairwise_accuracy(rm: RewardModel, data: Comparisons, against: str = "labels") -> float:
-    """Fraction of pairs the reward model orders like the labeler (``labels``) or like the hidden
-    true score (``truth``; pairs whose true scores tie are skipped)."""
+def score_in_batches(rm: RewardModel, data: Comparisons, batch_size: int = 256) -> torch.Tensor:
+    """Reward of every response (n k), in evaluation mode and without gradients."""
     rm.eval()
-    rewards = torch.cat([score_all(rm, data.subset(slice(i, i + 256))) for i in range(0, len(data), 256)])
+    return torch.cat([score_all(rm, data.subset(slice(i, i + batch_size))) for i in range(0, len(data), batch_size)])
+
+
+def accuracy_from_rewards(rewards: torch.Tensor, data: Comparisons, against: str = "labels") -> float:
+    """Fraction of pairs that rewards (n k) order like the labeler (``labels``) or like the hidden
+    true score (``truth``; pairs whose true scores tie are skipped). Equal rewards count half."""
+    if rewards.shape != data.rankings.shape:
+        raise ValueError(f"rewards must be (n k) = {tuple(data.rankings.shape)}, got {tuple(rewards.shape)}")
     win, lose = data.pairs()
-    correct = rewards.gather(1, win) > rewards.gather(1, lose)
+    r_win, r_lose = rewards.gather(1, win), rewards.gather(1, lose)
     if against == "labels":
-        return float(correct.float().mean())
+        # identical responses get identical rewards: such a tie is half right, like a coin flip
+        return float(((r_win > r_lose).float() + 0.5 * (r_win == r_lose).float()).mean())
     if against != "truth":
         raise ValueError(f"against must be 'labels' or 'truth', got {against!r}")
     s_win, s_lose = data.true_scores.gather(1, win), data.true_scores.gather(1, lose)
     decided = s_win != s_lose
-    agree = (rewards.gather(1, win) > rewards.gather(1, lose)) == (s_win > s_lose)
-    return float(agree[decided].float().mean())
+    agree = ((r_win > r_lose).float() + 0.5 * (r_win == r_lose).float()) * (s_win > s_lose) \
+        + ((r_win < r_lose).float() + 0.5 * (r_win == r_lose).float()) * (s_win < s_lose)
+    return float(agree[decided].mean())
+
+
+def pairwise_accuracy(rm: RewardModel, data: Comparisons, against: str = "labels") -> float:
+    """Held-out accuracy of a reward model on ``data``: see :func:`accuracy_from_rewards`."""
+    return accuracy_from_rewards(score_in_batches(rm, data), data, against)
 
 
 @dataclass

@@ -36,7 +36,7 @@ def sft_loss(model: GPT, prompts: torch.Tensor, responses: torch.Tensor, mask: t
 
 @dataclass
 class SFTConfig:
-    steps: int = 300
+    steps: int = 600
     batch_size: int = 32
     lr: float = 1e-3
     seed: int = 0

@@ -4,7 +4,7 @@ Four kinds of instruction, each with one ideal answer::
 
     repeat dog 3 times   →  dog dog dog
     reverse star         →  rats
-    add 12 and 7         →  19
+    add 8 and 7          →  15
     shout moon           →  MOON
 
 Demonstrations are written by simulated people who are right but inconsistent in style, as
@@ -42,7 +42,7 @@ def make_instruction(rng: random.Random, kind: str | None = None) -> Instruction
     if kind == "reverse":
         return Instruction(kind, f"reverse {word}", word[::-1])
     if kind == "add":
-        a, b = rng.randint(0, 49), rng.randint(0, 49)
+        a, b = rng.randint(0, 9), rng.randint(0, 9)  # 100 facts: learnable by a tiny model from demonstrations
         return Instruction(kind, f"add {a} and {b}", str(a + b))
     if kind == "shout":
         return Instruction(kind, f"shout {word}", word.upper())

@@ -1,0 +1,258 @@
+"""The RLHF models shipped with the package, and the command that makes them.
+
+    python -m genai_course.rlhf.pretrained               # all four, ~10 minutes on a 2-core CPU
+    python -m genai_course.rlhf.pretrained --only ppo    # some of sft, reward, ppo, dpo
+
+Each step starts from the previous one, exactly as the notebooks of chapter 2 describe:
+
+- ``rlhf_sft``: the shipped character GPT (``gpt_char_small``) fine-tuned on demonstrations;
+- ``rlhf_reward``: a reward model (SFT trunk + scalar head) trained on the simulated labeler's
+  rankings of the SFT model's own samples;
+- ``rlhf_ppo``: the SFT policy optimised with PPO against that reward model, KL leash on;
+- ``rlhf_dpo``: the SFT policy optimised with DPO on the reward model's rankings, no reward model.
+
+Weights are stored in float16 (half the size; the notebooks' numbers do not change at the
+precision they print) with a ``.json`` beside each that records the command, the settings and
+the metrics measured right after training; a test re-measures them from the shipped file.
+"""
+from __future__ import annotations
+
+import argparse
+import io
+import json
+import pickle
+import sys
+import time
+import zipfile
+from dataclasses import asdict
+from pathlib import Path
+
+import torch
+
+from .labeler import SimulatedLabeler
+from .tasks import Instruction, make_instructions
+
+CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
+FORMAT = "genai_course.rlhf/1"
+
+# Three disjoint instruction sets: what the models train on, what the labeler ranks for the
+# reward model, and what the notebooks evaluate on (never trained on).
+N_TRAIN, N_COMPARISON, N_EVAL = 4000, 3000, 400
+LABELER_BETA = 20.0
+K = 4  # responses ranked per prompt
+
+
+def train_instructions(n: int = N_TRAIN) -> list[Instruction]:
+    return make_instructions(n, seed=0)
+
+
+def comparison_instructions(n: int = N_COMPARISON) -> list[Instruction]:
+    return make_instructions(n, seed=1)
+
+
+def eval_instructions(n: int = N_EVAL) -> list[Instruction]:
+    return make_instructions(n, seed=2)
+
+
+def labeler(seed: int = 0) -> SimulatedLabeler:
+    return SimulatedLabeler(beta=LABELER_BETA, seed=seed)
+
+
+def _path(name: str) -> Path:
+    return CHECKPOINTS / f"rlhf_{name}.pt"
+
+
+def _save(name: str, module: torch.nn.Module, record: dict) -> None:
+    state = {k: v.detach().to(torch.float16) if v.is_floating_point() else v for k, v in module.state_dict().items()}
+    torch.save({"format": FORMAT, "name": name, "state": state, "metrics": record}, _path(name))
+    _path(name).with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    print(f"wrote {_path(name)} ({_path(name).stat().st_size / 1e6:.1f} MB) and its .json")
+
+
+def _load_state(name: str) -> tuple[dict, dict]:
+    path = _path(name)
+    if not path.exists():
+        raise ValueError(f"{path} is missing: make it with `python -m genai_course.rlhf.pretrained --only {name}`")
+    try:
+        blob = torch.load(io.BytesIO(path.read_bytes()), map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, KeyError) as err:
+        first = str(err).splitlines()[0] if str(err) else type(err).__name__
+        raise ValueError(f"checkpoint {path} is truncated or corrupt ({first[:120]}); remake it with "
+                         f"`python -m genai_course.rlhf.pretrained --only {name}`") from None
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT or blob.get("name") != name:
+        raise ValueError(f"{path} is not a genai-course RLHF '{name}' checkpoint")
+    return {k: v.float() if v.is_floating_point() else v for k, v in blob["state"].items()}, blob["metrics"]
+
+
+def _into(module: torch.nn.Module, state: dict, name: str) -> None:
+    try:
+        module.load_state_dict(state)
+    except RuntimeError as err:
+        raise ValueError(f"checkpoint rlhf_{name}.pt does not fit the model: {str(err).splitlines()[0]}") from None
+
+
+def load_sft(device="cpu"):
+    """→ (SFT policy GPT, tokenizer, recorded metrics)."""
+    from ..gpt.pretrained import load_pretrained
+
+    model, tokenizer, _ = load_pretrained()
+    state, metrics = _load_state("sft")
+    _into(model, state, "sft")
+    return model.to(device).eval(), tokenizer, metrics
+
+
+def load_reward_model(device="cpu"):
+    """→ (RewardModel, recorded metrics)."""
+    from ..gpt.pretrained import load_pretrained
+    from .reward_model import RewardModel
+
+    base, _, _ = load_pretrained()
+    rm = RewardModel(base)
+    state, metrics = _load_state("reward")
+    _into(rm, state, "reward")
+    return rm.to(device).eval(), metrics
+
+
+def _load_policy(name: str, device):
+    from ..gpt.pretrained import load_pretrained
+
+    model, _, _ = load_pretrained()
+    state, metrics = _load_state(name)
+    _into(model, state, name)
+    return model.to(device).eval(), metrics
+
+
+def load_ppo(device="cpu"):
+    """→ (PPO policy GPT, recorded metrics); the value head is not shipped, only the policy."""
+    return _load_policy("ppo", device)
+
+
+def load_dpo(device="cpu"):
+    """→ (DPO policy GPT, recorded metrics)."""
+    return _load_policy("dpo", device)
+
+
+def ranked_comparisons(policy, tokenizer, n: int = N_COMPARISON, device="cpu"):
+    """The training rankings of the reward model (and of DPO): the labeler's rankings of K samples
+    from the SFT ``policy`` for each of ``n`` comparison instructions, the same every time."""
+    from .reward_model import collect_comparisons
+
+    return collect_comparisons(policy, tokenizer, comparison_instructions(n), K, labeler(seed=0), seed=0, device=device)
+
+
+def held_out_comparisons(policy, tokenizer, device="cpu"):
+    """Rankings of K SFT samples for each evaluation instruction, by a second labeler."""
+    from .reward_model import collect_comparisons
+
+    return collect_comparisons(policy, tokenizer, eval_instructions(), K, labeler(seed=1), seed=1, device=device)
+
+
+def _judge(policy, sft, tokenizer, device) -> dict:
+    """True score, win rate against SFT and KL to SFT on the evaluation instructions."""
+    from .evaluation import evaluate_policy, head_to_head, kl_to_reference
+
+    evals = eval_instructions()
+    sft_texts, sft_scores = evaluate_policy(sft, tokenizer, evals, device=device)
+    texts, scores = evaluate_policy(policy, tokenizer, evals, device=device)
+    match = head_to_head(texts, scores, sft_texts, sft_scores)
+    return {"eval_true_score": sum(scores) / len(scores), "sft_eval_true_score": sum(sft_scores) / len(sft_scores),
+            "win_rate_vs_sft": match.win_rate, "win_rate_vs_sft_ties_half": match.win_rate_ties_half,
+            "head_to_head": {"wins": match.wins, "losses": match.losses, "ties": match.ties,
+                             "identical": match.identical},
+            "kl_to_sft": kl_to_reference(policy, sft, tokenizer, evals, device=device)}
+
+
+# ------------------------------------------------------------------------------ making them
+
+def make_sft(device="cpu") -> dict:
+    from ..gpt.pretrained import load_pretrained
+    from .evaluation import evaluate_policy
+    from .sft import SFTConfig, make_demonstrations, train_sft
+
+    model, tokenizer, _ = load_pretrained(device)
+    instructions = train_instructions()
+    cfg = SFTConfig()
+    start = time.perf_counter()
+    losses = train_sft(model, tokenizer, instructions, make_demonstrations(instructions, seed=0), cfg, device)
+    seconds = time.perf_counter() - start
+    _, scores = evaluate_policy(model, tokenizer, eval_instructions(), device=device)
+    record = {"command": "python -m genai_course.rlhf.pretrained --only sft", "config": asdict(cfg),
+              "final_loss": sum(losses[-20:]) / 20, "eval_true_score": sum(scores) / len(scores),
+              "seconds": seconds}
+    _save("sft", model, record)
+    return record
+
+
+def make_reward(device="cpu") -> dict:
+    from .reward_model import RewardModel, RMConfig, pairwise_accuracy, train_reward_model
+
+    sft, tokenizer, _ = load_sft(device)
+    start = time.perf_counter()
+    data = ranked_comparisons(sft, tokenizer, device=device)
+    collect_seconds = time.perf_counter() - start
+    held_out = held_out_comparisons(sft, tokenizer, device)
+    rm = RewardModel(sft).to(device)
+    cfg = RMConfig()
+    start = time.perf_counter()
+    train_reward_model(rm, data, cfg)
+    train_seconds = time.perf_counter() - start
+    record = {"command": "python -m genai_course.rlhf.pretrained --only reward", "config": asdict(cfg),
+              "rankings": len(data), "k": K, "labeler_beta": LABELER_BETA,
+              "held_out_accuracy_vs_labels": pairwise_accuracy(rm, held_out, "labels"),
+              "held_out_accuracy_vs_truth": pairwise_accuracy(rm, held_out, "truth"),
+              "collect_seconds": collect_seconds, "train_seconds": train_seconds}
+    _save("reward", rm, record)
+    return record
+
+
+def make_ppo(device="cpu") -> dict:
+    from .ppo import PPOConfig, train_ppo
+
+    sft, tokenizer, _ = load_sft(device)
+    rm, _ = load_reward_model(device)
+    cfg = PPOConfig()
+    start = time.perf_counter()
+    agent, history = train_ppo(sft, rm, tokenizer, train_instructions(), cfg, device=device)
+    seconds = time.perf_counter() - start
+    record = {"command": "python -m genai_course.rlhf.pretrained --only ppo", "config": asdict(cfg),
+              **_judge(agent.gpt, sft, tokenizer, device), "responses_sampled": cfg.iterations * cfg.batch_size,
+              "final_rollout_kl": history.kl[-1], "final_rollout_reward": history.reward[-1], "seconds": seconds}
+    _save("ppo", agent.gpt, record)
+    return record
+
+
+def make_dpo(device="cpu") -> dict:
+    from .dpo import DPOConfig, train_dpo
+
+    sft, tokenizer, _ = load_sft(device)
+    start = time.perf_counter()
+    data = ranked_comparisons(sft, tokenizer, device=device)
+    collect_seconds = time.perf_counter() - start
+    cfg = DPOConfig()
+    start = time.perf_counter()
+    policy, losses = train_dpo(sft, data, cfg)
+    seconds = time.perf_counter() - start
+    record = {"command": "python -m genai_course.rlhf.pretrained --only dpo", "config": asdict(cfg),
+              "rankings": len(data), **_judge(policy, sft, tokenizer, device), "responses_sampled": 0,
+              "final_loss": sum(losses[-20:]) / min(20, len(losses)), "collect_seconds": collect_seconds,
+              "seconds": seconds}
+    _save("dpo", policy, record)
+    return record
+
+
+JOBS = {"sft": make_sft, "reward": make_reward, "ppo": make_ppo, "dpo": make_dpo}
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", nargs="*", choices=list(JOBS), help="which checkpoints, in order (default: all)")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+    torch.manual_seed(0)
+    for name in args.only or list(JOBS):
+        print(name, json.dumps(JOBS[name](args.device), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
