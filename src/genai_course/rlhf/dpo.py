@@ -18,7 +18,7 @@ import torch.nn.functional as F
 
 from ..gpt.model import GPT
 from ..utils import progress
-from .policy import response_logprobs
+from .policy import optimizer_step, response_logprobs
 from .reward_model import Comparisons
 
 
@@ -75,10 +75,7 @@ def train_dpo(sft: GPT, data: Comparisons, cfg: DPOConfig) -> tuple[GPT, list[fl
             win, lose = data.subset(rows).pairs()
             loss = dpo_loss(logp.gather(1, win).flatten(), logp.gather(1, lose).flatten(),
                             ref[rows].gather(1, win).flatten(), ref[rows].gather(1, lose).flatten(), cfg.beta)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(policy.parameters(), 1.0)
-            opt.step()
+            optimizer_step(opt, loss, policy.parameters())
             losses.append(loss.item())
     policy.eval()
     return policy, losses

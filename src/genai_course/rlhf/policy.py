@@ -42,3 +42,11 @@ def sample_responses(model: GPT, tokenizer, instructions: list[Instruction], tem
     full = generate(model, prompts, MAX_RESPONSE, temperature=temperature, generator=generator)
     ids = full[:, prompts.shape[1]:]
     return prompts, ids, response_mask(tokenizer, ids), decode_responses(tokenizer, ids)
+
+
+def optimizer_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, parameters, max_grad_norm: float = 1.0) -> None:
+    """One gradient step on ``loss``, with the global gradient norm clipped (every RLHF trainer here uses it)."""
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(parameters, max_grad_norm)
+    optimizer.step()

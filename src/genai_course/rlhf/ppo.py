@@ -23,7 +23,7 @@ from torch import nn
 
 from ..gpt.model import GPT
 from ..utils import progress
-from .policy import response_logits, sample_responses, token_logprobs
+from .policy import optimizer_step, response_logits, sample_responses, token_logprobs
 from .sft import masked_mean
 from .tasks import true_score
 
@@ -185,9 +185,6 @@ def train_ppo(sft: GPT, rm, tokenizer, instructions, cfg: PPOConfig, ptx_batches
                 if cfg.ptx_coef > 0:
                     x, y = ptx_batches()
                     loss = loss + cfg.ptx_coef * agent.gpt(x, y)[1]
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(agent.parameters(), 1.0)
-                opt.step()
+                optimizer_step(opt, loss, agent.parameters())
     agent.eval()
     return agent, history

@@ -21,6 +21,8 @@ from torch import nn
 from ..gpt.model import GPT
 from ..utils import progress
 from .labeler import ranking_to_pairs
+from .policy import optimizer_step, sample_responses
+from .tasks import true_score
 
 
 def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
@@ -150,10 +152,7 @@ def train_reward_model(rm: RewardModel, data: Comparisons, cfg: RMConfig, callba
         for start in progress(range(0, len(data), cfg.batch_size), desc="reward model"):
             rm.train()
             loss = ranking_loss(rm, data.subset(order[start:start + cfg.batch_size]))
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(rm.parameters(), 1.0)
-            opt.step()
+            optimizer_step(opt, loss, rm.parameters())
             losses.append(loss.item())
             seen += len(order[start:start + cfg.batch_size])
             if callback is not None:
@@ -166,9 +165,6 @@ def train_reward_model(rm: RewardModel, data: Comparisons, cfg: RMConfig, callba
 def collect_comparisons(policy: GPT, tokenizer, instructions, k: int, labeler, temperature: float = 1.0,
                         seed: int = 0, device="cpu") -> Comparisons:
     """Sample k responses per instruction from ``policy`` and have the labeler rank them."""
-    from .policy import sample_responses
-    from .tasks import true_score
-
     if k < 2:
         raise ValueError(f"a ranking needs k ≥ 2 responses, got k={k}")
     repeated = [ins for ins in instructions for _ in range(k)]

@@ -15,7 +15,7 @@ import torch
 from ..gpt.model import GPT
 from ..utils import progress
 from .encoding import encode_prompts, encode_responses
-from .policy import response_logprobs
+from .policy import optimizer_step, response_logprobs
 from .tasks import Instruction, demonstrate
 
 
@@ -65,10 +65,7 @@ def train_sft(model: GPT, tokenizer, instructions: list[Instruction], demonstrat
             group["lr"] = lr
         rows = torch.randint(len(instructions), (cfg.batch_size,), generator=gen).to(device)
         loss = sft_loss(model, prompts[rows], responses[rows], mask[rows])
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-        opt.step()
+        optimizer_step(opt, loss, model.parameters())
         losses.append(loss.item())
     model.eval()
     return losses
