@@ -12,7 +12,7 @@ from genai_course.gpt.tokenizers import CharTokenizer
 from genai_course.rlhf.dpo import dpo_loss
 from genai_course.rlhf.encoding import (END, MAX_RESPONSE, PROMPT_WIDTH, decode_responses, encode_prompts,
                                         encode_responses, prompt_text, response_mask)
-from genai_course.rlhf.evaluation import win_rate
+from genai_course.rlhf.evaluation import head_to_head, kl_to_reference, win_rate
 from genai_course.rlhf.labeler import SimulatedLabeler, ranking_to_pairs
 from genai_course.rlhf.policy import response_logprobs, sample_responses
 from genai_course.rlhf.ppo import PPOConfig, clipped_surrogate, clipped_value_loss, gae, kl_estimates, train_ppo, whiten
@@ -471,3 +471,24 @@ def test_tiny_ppo_runs_and_records_history(monkeypatch):
     for series in (history.reward, history.true_score, history.kl, history.length, history.samples):
         assert len(series) == 2
     assert all(math.isfinite(x) for x in history.kl + history.reward)
+
+
+def test_head_to_head_separates_identical_responses_from_ties():
+    # A: "ab" beats "a"; "x" = "x" is identical; "p" vs "q" tie at 0.5; "z" loses to "y"
+    match = head_to_head(["ab", "x", "p", "z"], [1.0, 0.5, 0.5, 0.0], ["a", "x", "q", "y"], [0.6, 0.5, 0.5, 1.0])
+    assert (match.wins, match.losses, match.ties, match.identical) == (1, 1, 1, 1)
+    assert match.win_rate == pytest.approx((1 + 0.5) / 3)           # identical responses are skipped
+    assert match.win_rate_ties_half == pytest.approx((1 + 0.5 * 2) / 4)
+    with pytest.raises(ValueError, match="equally many"):
+        head_to_head(["a"], [1.0], [], [])
+
+
+def test_kl_to_reference_of_a_model_with_itself_is_zero_and_positive_otherwise():
+    model, other = tiny_gpt(0), tiny_gpt(1)
+    with torch.no_grad():
+        other.lm_head.weight.mul_(30)  # a much peakier reference: KL(model ‖ other) is large, not noise
+    ins = instructions(8)
+    assert kl_to_reference(model, model, TOKENIZER, ins) == pytest.approx(0.0, abs=1e-5)
+    assert kl_to_reference(model, other, TOKENIZER, ins) > 0
+    with pytest.raises(ValueError, match="at least one instruction"):
+        kl_to_reference(model, model, TOKENIZER, [])
