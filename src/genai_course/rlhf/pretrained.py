@@ -91,14 +91,19 @@ def _into(module: torch.nn.Module, state: dict, name: str) -> None:
         raise ValueError(f"checkpoint rlhf_{name}.pt does not fit the model: {str(err).splitlines()[0]}") from None
 
 
-def load_sft(device="cpu"):
-    """→ (SFT policy GPT, tokenizer, recorded metrics)."""
+def _load_policy(name: str, device):
+    """The base GPT's architecture with the weights of checkpoint ``name`` → (GPT, tokenizer, metrics)."""
     from ..gpt.pretrained import load_pretrained
 
     model, tokenizer, _ = load_pretrained()
-    state, metrics = _load_state("sft")
-    _into(model, state, "sft")
+    state, metrics = _load_state(name)
+    _into(model, state, name)
     return model.to(device).eval(), tokenizer, metrics
+
+
+def load_sft(device="cpu"):
+    """→ (SFT policy GPT, tokenizer, recorded metrics)."""
+    return _load_policy("sft", device)
 
 
 def load_reward_model(device="cpu"):
@@ -113,23 +118,16 @@ def load_reward_model(device="cpu"):
     return rm.to(device).eval(), metrics
 
 
-def _load_policy(name: str, device):
-    from ..gpt.pretrained import load_pretrained
-
-    model, _, _ = load_pretrained()
-    state, metrics = _load_state(name)
-    _into(model, state, name)
-    return model.to(device).eval(), metrics
-
-
 def load_ppo(device="cpu"):
     """→ (PPO policy GPT, recorded metrics); the value head is not shipped, only the policy."""
-    return _load_policy("ppo", device)
+    model, _, metrics = _load_policy("ppo", device)
+    return model, metrics
 
 
 def load_dpo(device="cpu"):
     """→ (DPO policy GPT, recorded metrics)."""
-    return _load_policy("dpo", device)
+    model, _, metrics = _load_policy("dpo", device)
+    return model, metrics
 
 
 def ranked_comparisons(policy, tokenizer, n: int = N_COMPARISON, device="cpu"):
