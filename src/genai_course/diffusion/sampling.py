@@ -19,6 +19,7 @@ from typing import Callable
 
 import torch
 
+from .. import rng
 from .process import _at, posterior_mean_variance, q_sample, to_x0_eps
 from .schedules import NoiseSchedule
 
@@ -30,9 +31,8 @@ def _tvec(t: int, x: torch.Tensor) -> torch.Tensor:
 
 
 def _randn(shape, generator, device) -> torch.Tensor:
-    # draw on the generator's device (CPU by default) so results do not depend on the accelerator
-    gdev = generator.device if generator is not None else "cpu"
-    return torch.randn(shape, generator=generator, device=gdev).to(device)
+    # drawn on the generator's device (CPU by default), so results do not depend on the accelerator
+    return rng.randn(shape, generator, device)
 
 
 def ddpm_step(model_out, t: int, xt, schedule: NoiseSchedule, noise=None, prediction: str = "eps", clip: float | None = None):

@@ -15,6 +15,7 @@ from typing import Callable
 
 import torch
 
+from .. import rng
 from .model import GPT, KVCache
 
 
@@ -62,7 +63,7 @@ def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | Non
     if temperature == 0:
         return logits.argmax(dim=-1, keepdim=True)
     probs = next_token_logits(logits, temperature, top_k, top_p).softmax(dim=-1)
-    return torch.multinomial(probs, 1, generator=generator)
+    return rng.multinomial(probs, 1, generator=generator)  # drawn on the generator's device
 
 
 @torch.no_grad()
