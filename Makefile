@@ -27,14 +27,18 @@ unit: $(STAMP)
 nbval: $(STAMP)
 	$(BIN)/pytest --nbval notebooks --nbval-sanitize-with nbval_sanitize.cfg -n 2 --dist loadfile
 
-# Authors: re-execute notebooks and store their outputs (NB=path/to/one.ipynb for one).
+# Authors: re-execute notebooks and store their outputs (NB=path/to/one.ipynb for one), then
+# refresh the committed student versions. Commit src/ first: Colab installs the commit the
+# notebooks were executed with.
 NB ?= notebooks
 notebooks: $(STAMP)
 	$(BIN)/genai-course sync-setup $(NB)
 	$(BIN)/genai-course execute $(NB)
+	$(MAKE) student
 
+# The student versions the book links to (committed; tests/test_conventions.py keeps them in sync).
 student: $(STAMP)
 	$(BIN)/genai-course student notebooks student
 
 clean:
-	rm -rf _build student dist build
+	rm -rf _build dist build

@@ -7,8 +7,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from genai_course.course.setup_cell import first_code_cell, repository_url, setup_cell_source
-from genai_course.course.student import BEGIN, END
+from genai_course.course.setup_cell import (exercise_link, first_code_cell, measured_run_time, pinned_revision,
+                                            repository_branch, repository_url, run_time_phrase, setup_cell_source,
+                                            stated_run_time, student_path)
+from genai_course.course.student import BEGIN, END, to_student
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted(p for p in (ROOT / "notebooks").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
@@ -27,11 +29,75 @@ def test_notebook_is_listed_in_toc(path):
     assert path.relative_to(ROOT).with_suffix("").as_posix() in TOC_ENTRIES
 
 
+NOTEBOOK_BUDGET_S = 120
+CONFIG = ROOT / "_config.yml"
+
+
+def _git(*args) -> subprocess.CompletedProcess:
+    return subprocess.run(["git", *args], cwd=ROOT, capture_output=True, text=True)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
 def test_setup_cell_is_current(path):
     nb = nbformat.read(path, as_version=4)
-    expected = setup_cell_source(repository_url(ROOT / "_config.yml"))
+    revision = pinned_revision(nb)
+    assert revision, "the setup cell pins no commit: run `make notebooks NB=...`"
+    expected = setup_cell_source(repository_url(CONFIG), revision)
     assert first_code_cell(nb).source == expected, "run: genai-course sync-setup " + path.relative_to(ROOT).as_posix()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_colab_installs_a_commit_of_this_repository(path):
+    """Colab installs the commit the notebook was executed with: it must be in main's history."""
+    if _git("rev-parse", "--is-shallow-repository").stdout.strip() != "false":
+        pytest.skip("not a full git clone: the pinned commit cannot be looked up")
+    revision = pinned_revision(nbformat.read(path, as_version=4))
+    assert _git("merge-base", "--is-ancestor", revision, "HEAD").returncode == 0, \
+        f"pinned commit {revision} is not an ancestor of HEAD"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_title_links_to_the_student_version(path):
+    nb = nbformat.read(path, as_version=4)
+    rel = path.relative_to(ROOT)
+    link = exercise_link(repository_url(CONFIG), repository_branch(CONFIG), rel)
+    assert link in nb.cells[0].source.split("\n"), "run: genai-course sync-setup " + rel.as_posix()
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_student_version_is_committed_and_in_sync(path):
+    """The student version that the book links to is what `genai-course student` makes today."""
+    rel = path.relative_to(ROOT)
+    student = ROOT / student_path(rel)
+    assert student.exists(), f"missing {student.relative_to(ROOT)}: run `make student`"
+    expected = nbformat.writes(to_student(nbformat.read(path, as_version=4), str(rel)))
+    assert student.read_text(encoding="utf-8").rstrip("\n") == expected.rstrip("\n"), "run: make student"
+
+
+def test_no_student_version_without_a_notebook():
+    students = sorted((ROOT / "student").rglob("*.ipynb"))
+    expected = {student_path(p.relative_to(ROOT)) for p in NOTEBOOKS}
+    stale = [p.relative_to(ROOT).as_posix() for p in students if p.relative_to(ROOT).as_posix() not in expected]
+    assert not stale, f"student versions of notebooks that no longer exist: {stale}"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_stated_run_time_is_the_measured_one_and_within_budget(path):
+    nb = nbformat.read(path, as_version=4)
+    measured = measured_run_time(nb)
+    assert measured is not None, "the last cell prints 'notebook run time: N s' (run_time())"
+    assert run_time_phrase(measured) in nb.cells[0].source, \
+        f"title says about {stated_run_time(nb):.0f} s, the stored run took {measured:.0f} s: run make notebooks"
+    assert measured <= NOTEBOOK_BUDGET_S, f"stored run took {measured:.0f} s, over the {NOTEBOOK_BUDGET_S} s budget"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_clock_outputs_are_not_compared(path):
+    """A printed time differs on every run: cells that print one are tagged nbval-ignore-output."""
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and re.search(r"run_time\(\)|\bt_\w*\(\)|timer\(\)", cell.source):
+            assert "nbval-ignore-output" in cell.metadata.get("tags", []), f"cell {i} prints a time"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

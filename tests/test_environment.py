@@ -40,3 +40,17 @@ def test_python_versions_agree():
     requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
     env_python = re.search(r"- python=(\d+\.\d+)", (ROOT / "environment.yml").read_text()).group(1)
     assert requires == ">=3.10" and tuple(map(int, env_python.split("."))) >= (3, 10)
+
+
+# Versions Colab ships that the course must not force an upgrade of: upgrading ipywidgets to 8
+# there breaks widget and tqdm display (Colab's front end speaks the version 7 protocol).
+COLAB_PINNED = {"ipywidgets": "7.7.1"}
+
+
+def test_runtime_requirements_accept_what_colab_ships():
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    for req in map(Requirement, project["dependencies"]):
+        if req.name in COLAB_PINNED:
+            assert req.specifier.contains(COLAB_PINNED[req.name]), f"{req} would upgrade Colab's {req.name}"

@@ -90,7 +90,7 @@ def load_course_chars() -> CharData:
 def evaluate(model, data: CharData, batch_size: int, context: int, batches: int, seed: int = 1234, device=None) -> float:
     """Mean validation cross-entropy (nats per character) over a fixed set of windows."""
     model.eval()
-    g = torch.Generator().manual_seed(seed)
+    g = torch.Generator("cpu").manual_seed(seed)
     losses = []
     for _ in range(batches):
         x, y = data.batch("val", batch_size, context, g)
@@ -106,7 +106,7 @@ def train_lm(config: LMConfig, data: CharData, steps: int, batch_size: int = 32,
     model = DecoderOnlyLM(config).to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
     schedule = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.1)
-    g = torch.Generator().manual_seed(seed)  # same batches for every model: only the size differs
+    g = torch.Generator("cpu").manual_seed(seed)  # same batches for every model: only the size differs
     model.train()
     for _ in range(steps):
         x, y = data.batch("train", batch_size, config.max_len, g)

@@ -4,8 +4,9 @@ Environment variables (all optional):
 
 - ``GENAI_COURSE_SCALE``: multiply model and data sizes for bigger runs (e.g. ``4`` on a GPU).
   The default ``1`` is sized so every notebook runs in about two minutes on a 2-core CPU.
-- ``GENAI_COURSE_THREADS``: torch CPU threads (default 2). A fixed count keeps numbers
-  reproducible: float reductions can change in the last bits with the thread count.
+- ``GENAI_COURSE_THREADS``: torch CPU threads (default 2, at most the number of cores). Stored
+  outputs are made with 2; ``make test`` runs two notebooks side by side with 1 each. The count
+  changes training results at rounding level, which is why nbval never compares them.
 - ``GENAI_COURSE_DEVICE``: force a device (``cpu``, ``cuda``, ``mps``).
 - ``GENAI_COURSE_PROGRESS``: ``0`` hides progress bars (CI does this so stored outputs compare).
 """
@@ -105,9 +106,23 @@ def progress(iterable=None, **kwargs):
     return tqdm(iterable, **kwargs)
 
 
+def _synchronize_cuda() -> None:
+    """Wait for queued GPU work, so a timer measures it (CUDA kernels run asynchronously)."""
+    import sys
+
+    torch = sys.modules.get("torch")  # a timer never imports torch itself
+    if torch is not None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 @contextmanager
 def timer():
-    """``with timer() as t: ...`` then ``t()`` gives the elapsed seconds (also inside the block)."""
+    """``with timer() as t: ...`` then ``t()`` gives the elapsed seconds (also inside the block).
+
+    On a GPU the clock starts and stops only after queued kernels have finished, so the time is
+    that of the work, not of launching it.
+    """
+    _synchronize_cuda()
     start = time.perf_counter()
     end = None
 
@@ -117,9 +132,5 @@ def timer():
     try:
         yield elapsed
     finally:
+        _synchronize_cuda()
         end = time.perf_counter()
-
-
-def count_parameters(module) -> int:
-    """Number of trainable parameters of a torch module."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)

@@ -21,15 +21,18 @@ def register(sub) -> None:
     p.set_defaults(run=_check)
 
     p = sub.add_parser("execute", help="(authors) re-execute notebooks and store their outputs",
-                       description="Re-execute notebooks in place with a fresh kernel, progress bars off, "
-                                   "and store normalized outputs, so stored outputs never depend on who ran them.")
+                       description="Re-execute notebooks in place with a fresh kernel, 2 torch threads and progress bars off; "
+                                   "pin the Colab install to the current commit, state the measured run time "
+                                   "in the title cell, and store normalized outputs.")
     p.add_argument("notebooks", type=Path, nargs="+")
     p.add_argument("--timeout", type=int, default=900)
+    p.add_argument("--config", type=Path, default=Path("_config.yml"))
     p.set_defaults(run=_execute)
 
     p = sub.add_parser("sync-setup", help="(authors) write the current setup cell into notebooks",
-                       description="Make the first code cell of each notebook the course's setup cell, "
-                                   "with the repository URL from _config.yml.")
+                       description="Make the first code cell of each notebook the course's setup cell "
+                                   "(repository URL from _config.yml, keeping the pinned commit), and put "
+                                   "the link to its student version in the title cell.")
     p.add_argument("notebooks", type=Path, nargs="+")
     p.add_argument("--config", type=Path, default=Path("_config.yml"))
     p.set_defaults(run=_sync_setup)
@@ -92,26 +95,47 @@ def _execute(args) -> int:
 
     from ..cli import CommandError
     from .execute import execute_in_place
+    from .setup_cell import current_revision, repository_url
 
+    url = repository_url(args.config)
+    revision = current_revision(args.config.resolve().parent)
+    _warn_if_source_uncommitted(args.config.resolve().parent)
     for path in _existing_notebooks(args.notebooks):
         try:
-            seconds = execute_in_place(path, timeout=args.timeout)
+            seconds = execute_in_place(path, url, revision, timeout=args.timeout)
         except CellExecutionError as err:  # keep the failing cell's own error, drop nbclient's stack
             lines = [line for line in str(err).splitlines() if line.strip()]
             raise CommandError(f"{path}: a cell failed, outputs not stored: {lines[-1] if lines else err}") from None
-        print(f"{seconds:6.1f} s  {path}", flush=True)
+        print(f"{seconds:6.0f} s  {path}", flush=True)
     return 0
+
+
+def _warn_if_source_uncommitted(root: Path) -> None:
+    """Colab installs the pinned commit: code changed since then would not reach the reader."""
+    import subprocess
+    import sys
+
+    status = subprocess.run(["git", "status", "--porcelain", "--", "src", "pyproject.toml"], cwd=root,
+                            capture_output=True, text=True)
+    if status.stdout.strip():
+        print("warning: src/ or pyproject.toml has uncommitted changes; Colab will install the last commit, "
+              "without them. Commit first, then execute again.", file=sys.stderr)
 
 
 def _sync_setup(args) -> int:
     import nbformat
 
-    from .setup_cell import repository_url, sync_setup_cell
+    from .setup_cell import (current_revision, exercise_link, pinned_revision, repository_branch,
+                             repository_url, sync_exercise_link, sync_setup_cell)
 
-    url = repository_url(args.config)
+    root = args.config.resolve().parent
+    url, branch = repository_url(args.config), repository_branch(args.config)
     for path in _existing_notebooks(args.notebooks):
         nb = nbformat.read(path, as_version=4)
-        if sync_setup_cell(nb, url):
+        revision = pinned_revision(nb) or current_revision(root)
+        changed = sync_setup_cell(nb, url, revision)
+        changed |= sync_exercise_link(nb, exercise_link(url, branch, path.resolve().relative_to(root)))
+        if changed:
             nbformat.write(nb, path)
             print(f"updated {path}")
     return 0

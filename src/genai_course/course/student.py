@@ -10,6 +10,8 @@ import json
 import re
 from pathlib import Path
 
+from .setup_cell import EXERCISE_LINK_PREFIX
+
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 _FENCE_OPEN = re.compile(r"^(\s*)(`{3,}|:{3,})\{solution\}")
 
@@ -68,6 +70,9 @@ def to_student(nb, name: str = "notebook"):
             cell.outputs, cell.execution_count = [], None
         elif cell.cell_type == "markdown":
             cell.source = strip_markdown_solutions(cell.source)
+            if i == 0:  # the title's link to the student version would point at itself
+                cell.source = "\n".join(line for line in cell.source.split("\n")
+                                        if not line.startswith(EXERCISE_LINK_PREFIX))
         cell.metadata.pop("execution", None)
     return nb
 

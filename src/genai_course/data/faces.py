@@ -109,7 +109,7 @@ def render_faces(attrs: dict, size: int = 32) -> torch.Tensor:
 
 def make_faces(n: int, seed: int = 0) -> FaceBatch:
     """``n`` faces with random attributes, deterministic given ``seed``."""
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator("cpu").manual_seed(seed)
     attrs = sample_attributes(n, gen)
     chunk = 2048  # bounded memory: the supersampled masks are (chunk 64 64)
     images = torch.cat([render_faces({k: v[i:i + chunk] for k, v in attrs.items()})

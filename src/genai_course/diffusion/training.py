@@ -60,7 +60,7 @@ def train_diffusion(net, data: torch.Tensor, schedule: NoiseSchedule, steps: int
     Returns ``(losses, ema)`` where ``ema`` is an :class:`EMA` (or ``None``). ``callback(step, net, ema)``
     runs after every step (for snapshots).
     """
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator("cpu").manual_seed(seed)
     schedule = schedule.to(device)
     net.to(device).train()
     ema = EMA(net, ema_decay) if ema_decay else None

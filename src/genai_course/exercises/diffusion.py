@@ -13,7 +13,7 @@ def check_q_sample(q_sample) -> Feedback:
 
     def body() -> str:
         s = NoiseSchedule.make("linear", 100)
-        g = torch.Generator().manual_seed(0)
+        g = torch.Generator("cpu").manual_seed(0)
         x0, noise = torch.randn(3, 2, generator=g), torch.randn(3, 2, generator=g)
         t = torch.tensor([0, 50, 99])
         expect_tensor(call_student(q_sample, x0, t, s.alphas_cumprod, noise), process.q_sample(x0, t, s, noise),
@@ -38,7 +38,7 @@ def check_ddim_step(ddim_step) -> Feedback:
 
     def body() -> str:
         s = NoiseSchedule.make("linear", 100)
-        g = torch.Generator().manual_seed(1)
+        g = torch.Generator("cpu").manual_seed(1)
         xt, eps = torch.randn(4, 1, 4, 4, generator=g), torch.randn(4, 1, 4, 4, generator=g)
         for t, t_prev in ((99, 79), (40, 20), (10, 0)):
             got = call_student(ddim_step, xt, eps, s.alphas_cumprod[t], s.alphas_cumprod[t_prev])

@@ -11,7 +11,7 @@ def check_nonsaturating_loss(g_loss) -> Feedback:
     from ..gan.losses import g_loss_nonsaturating
 
     def body() -> str:
-        g = torch.Generator().manual_seed(0)
+        g = torch.Generator("cpu").manual_seed(0)
         for scores in (torch.randn(16, generator=g), torch.tensor([-30.0, -5.0, 0.0, 5.0, 30.0])):
             expect_tensor(call_student(g_loss, scores), g_loss_nonsaturating(scores), "g_loss(fake_scores)", "scalar",
                           hint="the loss is -log(sigmoid(s)) averaged over the batch; F.softplus(-s) computes it "
@@ -36,7 +36,7 @@ def check_gradient_penalty(gradient_penalty) -> Feedback:
     def body() -> str:
         torch.manual_seed(0)
         critic = nn.Sequential(nn.Linear(2, 16), nn.Tanh(), nn.Linear(16, 1))
-        g = torch.Generator().manual_seed(1)
+        g = torch.Generator("cpu").manual_seed(1)
         real, fake, eps = torch.randn(8, 2, generator=g), torch.randn(8, 2, generator=g), torch.rand(8, generator=g)
         got = call_student(gradient_penalty, lambda x: critic(x)[:, 0], real, fake, eps)
         expect_tensor(got, reference(lambda x: critic(x)[:, 0], real, fake, eps), "gradient_penalty(...)", "scalar",
@@ -63,7 +63,7 @@ def check_modulated_weight(modulated_weight) -> Feedback:
     from ..gan.stylegan import modulated_weight as reference
 
     def body() -> str:
-        g = torch.Generator().manual_seed(0)
+        g = torch.Generator("cpu").manual_seed(0)
         weight, style = torch.randn(5, 3, 3, 3, generator=g), 1 + torch.rand(2, 3, generator=g)  # o ≠ c on purpose
         got = call_student(modulated_weight, weight, style)
         if isinstance(got, torch.Tensor) and got.shape == (2, 5, 3, 3, 3):
@@ -98,7 +98,7 @@ def check_read_bits(read_bits) -> Feedback:
     def body() -> str:
         wm = Watermark(n_bits=16, key=3)
         images = make_faces(24, seed=11).images
-        bits = torch.randint(0, 2, (24, 16), generator=torch.Generator().manual_seed(0))
+        bits = torch.randint(0, 2, (24, 16), generator=torch.Generator("cpu").manual_seed(0))
         marked = wm.embed(images, bits)
         got = call_student(read_bits, marked, wm.patterns)
         if not isinstance(got, torch.Tensor) or got.shape != (24, 16):
@@ -131,7 +131,7 @@ def check_power_iteration(power_iteration) -> Feedback:
     from ..gan.spectral import power_iteration as reference
 
     def body() -> str:
-        g = torch.Generator().manual_seed(0)
+        g = torch.Generator("cpu").manual_seed(0)
         W = torch.randn(12, 7, generator=g)
         u0 = torch.randn(12, generator=g)
         u0 = u0 / u0.norm()
@@ -170,7 +170,7 @@ def check_frechet_distance(frechet_distance) -> Feedback:
     from ..metrics.fid import frechet_distance as reference
 
     def body() -> str:
-        g = torch.Generator().manual_seed(0)
+        g = torch.Generator("cpu").manual_seed(0)
         d = 5
         a, b = torch.randn(d, d, generator=g, dtype=torch.float64), torch.randn(d, d, generator=g, dtype=torch.float64)
         sigma_a, sigma_b = a @ a.T + 0.1 * torch.eye(d, dtype=torch.float64), b @ b.T + 0.1 * torch.eye(d, dtype=torch.float64)

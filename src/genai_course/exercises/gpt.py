@@ -37,7 +37,7 @@ def check_top_p(top_p) -> Feedback:
     from ..gpt.sampling import top_p_filter
 
     def body() -> str:
-        g = torch.Generator().manual_seed(0)
+        g = torch.Generator("cpu").manual_seed(0)
         logits = torch.randn(4, 10, generator=g) * 2
         for p in (0.1, 0.5, 0.9, 1.0):
             got = call_student(top_p, logits.clone(), p)

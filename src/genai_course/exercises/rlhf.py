@@ -11,7 +11,7 @@ def check_bradley_terry(bradley_terry) -> Feedback:
     from ..rlhf.reward_model import bradley_terry_loss
 
     def body() -> str:
-        g = torch.Generator().manual_seed(0)
+        g = torch.Generator("cpu").manual_seed(0)
         cases = [(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 0.0])),
                  (torch.randn(64, generator=g) * 3, torch.randn(64, generator=g) * 3),
                  # saturated: σ(−200) underflows to 0 in float32, so a naive log(sigmoid) gives −inf
@@ -56,7 +56,7 @@ def check_clipped_surrogate(clipped_surrogate) -> Feedback:
             if isinstance(got, torch.Tensor) and got.shape == expected.shape and torch.allclose(got, -expected):
                 fail("your loss has the wrong sign: PPO *maximises* min(ρA, clip(ρ)A), so the loss is its negative.")
             expect_tensor(got, expected, f"clipped_surrogate when {lesson}", "b t")
-        g = torch.Generator().manual_seed(1)
+        g = torch.Generator("cpu").manual_seed(1)
         logp_old = -torch.rand(4, 6, generator=g) * 3
         args = (logp_old + torch.randn(4, 6, generator=g) * 0.3, logp_old, torch.randn(4, 6, generator=g), 0.1)
         expect_tensor(call_student(clipped_surrogate, *args), reference(*args), "clipped_surrogate on a (4 6) batch, ε=0.1",

@@ -16,7 +16,7 @@ def check_shift_right(shift_right) -> Feedback:
             raise _Stop(Feedback(False, f"shift_right: expected dtype torch.int64 (token ids), got {got.dtype}."))
         expect_tensor(got, expected, "shift_right(tgt_out, bos_id=1)", "b t", atol=0, rtol=0,
                       hint="the decoder input at step i is the target at step i-1; step 0 gets BOS.")
-        g = torch.Generator().manual_seed(0)
+        g = torch.Generator("cpu").manual_seed(0)
         big = torch.randint(3, 14, (4, 9), generator=g)
         expected_big = torch.cat([torch.full((4, 1), 9), big[:, :-1]], dim=1)
         expect_tensor(call_student(shift_right, big.clone(), 9), expected_big, "shift_right(random (4 9), bos_id=9)",

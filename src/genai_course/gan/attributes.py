@@ -92,7 +92,7 @@ def train_attribute_classifier(n_train: int = 20000, steps: int = 2000, batch_si
     model = AttributeClassifier().to(device)
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=lr, total_steps=steps)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator("cpu").manual_seed(seed)
     images = faces.images.to(device)
     for _ in progress(range(steps), desc="attribute classifier"):
         idx = torch.randint(n_train, (batch_size,), generator=gen)

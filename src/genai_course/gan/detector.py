@@ -32,7 +32,7 @@ def train_detector(real: torch.Tensor, fake: torch.Tensor, steps: int = 300, bat
     if real.shape[1:] != fake.shape[1:]:
         raise ValueError(f"real and fake images must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator("cpu").manual_seed(seed)
     model = FakeDetector().to(real.device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     half = batch_size // 2

@@ -48,7 +48,7 @@ def face_feature_distance(fake: torch.Tensor, real: torch.Tensor, classifier) ->
 
 @torch.no_grad()
 def style_samples(G: StyleGenerator, n: int, seed: int = 0, truncation: float = 1.0) -> torch.Tensor:
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator("cpu").manual_seed(seed)
     z = torch.randn(n, G.cfg.z_dim, generator=gen)
     ws = G.ws_from_z(z, truncation=truncation)
     return G.synthesize(ws, G.fixed_noise(n, gen)).clamp(-1, 1)
@@ -56,7 +56,7 @@ def style_samples(G: StyleGenerator, n: int, seed: int = 0, truncation: float = 
 
 @torch.no_grad()
 def dcgan_samples(G: DCGenerator, n: int, seed: int = 0, labels: torch.Tensor | None = None) -> torch.Tensor:
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator("cpu").manual_seed(seed)
     G.eval()
     return G(torch.randn(n, G.cfg.z_dim, generator=gen), labels)
 
@@ -103,7 +103,7 @@ def train_face_attributes(device, fast: bool) -> None:
 def _face_sampler(device, n: int, seed: int = 1):
     images = make_faces(n, seed=seed).images.to(device)
     gen = torch.Generator(device=device).manual_seed(seed)
-    return lambda b: (images[torch.randint(len(images), (b,), generator=gen, device=device)], None)
+    return lambda b: (images[torch.randint(len(images), (b,), generator=gen, device=gen.device)], None)
 
 
 def train_stylegan_faces(device, fast: bool, max_seconds: float = 1440) -> None:
@@ -161,7 +161,7 @@ def digit_gan(conditional: bool, steps: int, device="cpu", seed: int = 0, G=None
     cfg = DCGANConfig(n_classes=10 if conditional else 0)
     G = G or DCGenerator(cfg).to(device)
     D = D or DCDiscriminator(cfg).to(device)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator("cpu").manual_seed(seed)
 
     def sample_real(b):
         idx = torch.randint(len(images), (b,), generator=gen).to(device)

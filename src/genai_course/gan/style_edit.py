@@ -24,7 +24,7 @@ __all__ = ["CONTINUOUS", "attribute_scores", "attribute_directions", "orthogonal
 @torch.no_grad()
 def sample_w(G: StyleGenerator, n: int, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
     """``n`` latents z (b z) and their w = mapping(z) (b w), deterministic given ``seed``."""
-    z = torch.randn(n, G.cfg.z_dim, generator=torch.Generator().manual_seed(seed)).to(G.const.device)
+    z = torch.randn(n, G.cfg.z_dim, generator=torch.Generator("cpu").manual_seed(seed)).to(G.const.device)
     return z, G.mapping(z)
 
 
@@ -34,7 +34,7 @@ def render(G: StyleGenerator, w: torch.Tensor, noise_seed: int = 0, batch_size: 
 
     Every image gets the *same* noise maps, so that two renders differ only through w.
     """
-    noise = G.fixed_noise(1, torch.Generator().manual_seed(noise_seed))
+    noise = G.fixed_noise(1, torch.Generator("cpu").manual_seed(noise_seed))
     out = []
     for i in range(0, len(w), batch_size):
         chunk = w[i:i + batch_size]
@@ -107,7 +107,7 @@ def path_length(G: StyleGenerator, clf: AttributeClassifier, space: str, n: int 
     """
     if space not in ("z", "w"):
         raise ValueError(f"space must be 'z' or 'w', got {space!r}")
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator("cpu").manual_seed(seed)
     dev = G.const.device
     z0, z1 = torch.randn(2, n, G.cfg.z_dim, generator=gen).to(dev)
     t = torch.rand(n, 1, generator=gen).to(dev)

@@ -67,10 +67,10 @@ def train_toy_gan(mixture: Mixture2D, method: str, steps: int, seed: int = 0, lo
     cfg, d_options = method_config(method, steps, lr, lr_decay=lr_decay)
     cfg.log_every = log_every
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator("cpu").manual_seed(seed)
     model_cfg = MLP2DConfig(hidden=hidden, **d_options)
     G, D = Generator2D(model_cfg).to(device), Discriminator2D(model_cfg).to(device)
-    z_eval = torch.randn(n_eval, model_cfg.z_dim, generator=torch.Generator().manual_seed(seed + 1)).to(device)
+    z_eval = torch.randn(n_eval, model_cfg.z_dim, generator=torch.Generator("cpu").manual_seed(seed + 1)).to(device)
     run = ToyRun(G)
 
     def measure(step: int) -> None:

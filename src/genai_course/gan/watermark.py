@@ -31,7 +31,7 @@ class Watermark:
     def __post_init__(self):
         if self.n_bits < 1 or self.n_bits > self.grid * self.grid // 2:
             raise ValueError(f"n_bits must be in [1, {self.grid * self.grid // 2}], got {self.n_bits}")
-        gen = torch.Generator().manual_seed(self.key)
+        gen = torch.Generator("cpu").manual_seed(self.key)
         c = self.channels
         cells = torch.randint(0, 2, (self.n_bits * c, 1, self.grid, self.grid), generator=gen).float() * 2 - 1
         p = F.interpolate(cells, size=(self.size, self.size), mode="bilinear", align_corners=False)

@@ -64,7 +64,7 @@ def train_dpo(sft: GPT, data: Comparisons, cfg: DPOConfig) -> tuple[GPT, list[fl
         sft.eval()
         ref = torch.cat([all_sequence_logprobs(sft, data.subset(slice(i, i + 256))) for i in range(0, len(data), 256)])
     opt = torch.optim.AdamW(policy.parameters(), lr=cfg.lr, weight_decay=0.0)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator("cpu").manual_seed(cfg.seed)
     losses = []
     for _ in range(cfg.epochs):
         order = torch.randperm(len(data), generator=gen)

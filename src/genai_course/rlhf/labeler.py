@@ -19,7 +19,7 @@ class SimulatedLabeler:
         if beta < 0:
             raise ValueError(f"beta must be ≥ 0, got {beta}")
         self.beta = beta
-        self.generator = torch.Generator().manual_seed(seed)
+        self.generator = torch.Generator("cpu").manual_seed(seed)
 
     def rank(self, scores) -> list[int]:
         """Indices of the responses, best first, for one prompt's true ``scores`` (k,)."""

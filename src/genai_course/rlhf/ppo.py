@@ -166,7 +166,7 @@ def train_ppo(sft: GPT, rm, tokenizer, instructions, cfg: PPOConfig, ptx_batches
     opt = torch.optim.Adam([{"params": agent.gpt.parameters(), "lr": cfg.lr},
                             {"params": agent.value_head.parameters(), "lr": cfg.value_lr}])
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
-    pick = torch.Generator().manual_seed(cfg.seed)
+    pick = torch.Generator("cpu").manual_seed(cfg.seed)
     history = PPOHistory()
     for _ in progress(range(cfg.iterations), desc=f"PPO β={cfg.kl_coef}"):
         rows = torch.randint(len(instructions), (cfg.batch_size,), generator=pick).tolist()

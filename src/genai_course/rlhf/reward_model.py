@@ -145,7 +145,7 @@ def train_reward_model(rm: RewardModel, data: Comparisons, cfg: RMConfig, callba
     if len(data) == 0:
         raise ValueError("train_reward_model got no rankings")
     opt = torch.optim.AdamW(rm.parameters(), lr=cfg.lr, weight_decay=0.0)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator("cpu").manual_seed(cfg.seed)
     losses, seen = [], 0
     for _ in range(cfg.epochs):
         order = torch.randperm(len(data), generator=gen)

@@ -56,7 +56,7 @@ def train_sft(model: GPT, tokenizer, instructions: list[Instruction], demonstrat
     prompts = encode_prompts(tokenizer, instructions, device)
     responses, mask = encode_responses(tokenizer, demonstrations, device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator("cpu").manual_seed(cfg.seed)
     model.train()
     losses = []
     for step in progress(range(cfg.steps), desc="SFT"):
