@@ -134,3 +134,8 @@ def timer():
     finally:
         _synchronize_cuda()
         end = time.perf_counter()
+
+
+def count_parameters(module) -> int:
+    """Number of trainable parameters of a torch module."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)
