@@ -76,3 +76,40 @@ def test_evaluate_covers_whole_split():
         _, ref = m(ids[:-1].view(7, 16), ids[1:].view(7, 16))
     assert loss == pytest.approx(ref.item(), rel=1e-5)
     assert math.isfinite(loss)
+
+
+def test_nan_loss_raises_at_once_and_nothing_nan_is_saved(tmp_path):
+    from genai_course.errors import TrainingDiverged
+
+    tok = CharTokenizer.train(TEXT)
+    train_ids, val_ids, cpt = prepare_data(TEXT, tok)
+    m = small_model(tok.vocab_size)
+    with pytest.raises(TrainingDiverged, match="loss became nan at step 1"):
+        train(m, train_ids, val_ids, TrainConfig(batch_size=8, max_iters=50, lr=1e30, warmup_iters=1),
+              cpt, show_progress=False)
+    with pytest.raises(TrainingDiverged, match="not saving"):
+        save_checkpoint(tmp_path / "ckpt.pt", m, tok)
+    assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("kwargs,message", [
+    (dict(max_seconds=float("nan"), max_iters=None), "max_seconds must be finite"),
+    (dict(max_seconds=float("inf"), max_iters=None), "max_seconds must be finite"),
+    (dict(lr=float("nan")), "lr must be finite"),
+    (dict(min_lr=-1e-4), "min_lr must lie in"),
+    (dict(lr=1e-3, min_lr=1e-2), "min_lr must lie in"),
+    (dict(eval_interval=-1), "eval_interval must be ≥ 0"),
+    (dict(max_iters=0), "max_iters must be positive"),
+])
+def test_train_config_refuses_unusable_settings(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        TrainConfig(**kwargs)
+
+
+def test_gpt_config_from_dict_checks_every_field():
+    good = GPTConfig(vocab_size=5, block_size=8, n_layer=1, n_head=2, n_embd=8).to_dict()
+    assert GPTConfig.from_dict(good) == GPTConfig(**good)
+    for bad, message in [({"colour": 1}, "unknown"), ({"n_head": 2.0}, "n_head"), ({"n_layer": True}, "n_layer"),
+                         ({"dropout": float("nan")}, "dropout"), ({"bias": "yes"}, "bias"), ({"n_embd": 0}, "n_embd")]:
+        with pytest.raises(ValueError, match=message):
+            GPTConfig.from_dict({**good, **bad})

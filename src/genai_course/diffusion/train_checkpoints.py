@@ -14,7 +14,7 @@ from dataclasses import asdict
 
 import torch
 
-from genai_course.metrics._io import checkpoint_path, load_state, save_state
+from genai_course.metrics._io import build_model, checkpoint_path, load_state, save_state
 from genai_course.nn.unet import UNet, UNetConfig
 
 from .schedules import NoiseSchedule
@@ -37,10 +37,11 @@ def digit_schedule() -> NoiseSchedule:
 
 def load_digit_diffusion(device=None) -> UNet:
     """The shipped, trained digit U-Net (EMA weights) in eval mode; raises a clear error on a bad file."""
-    config, state = load_state(checkpoint_path(CHECKPOINT), FORMAT)
-    config["channel_mults"], config["attn_levels"] = tuple(config["channel_mults"]), tuple(config["attn_levels"])
-    net = UNet(UNetConfig(**config))
-    net.load_state_dict(state)
+    path = checkpoint_path(CHECKPOINT)
+    config, state = load_state(path, FORMAT)
+    build = lambda c: UNet(UNetConfig(**{**c, "channel_mults": tuple(c["channel_mults"]),  # noqa: E731
+                                          "attn_levels": tuple(c["attn_levels"])}))
+    net = build_model(path, build, config, state)
     net.eval().requires_grad_(False)
     return net.to(device) if device is not None else net
 
@@ -56,7 +57,7 @@ def evaluate(net: UNet, n: int = 500, n_steps: int = 50, seed: int = 1) -> dict:
 
     clf, sched = load_digit_classifier(), digit_schedule()
     test, _ = load_digits_tensor(16, "test")
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator("cpu").manual_seed(seed)
     uncond = ddim_sample(lambda x, t: net(x, t), (n, 1, 16, 16), sched, n_steps, generator=gen, clip=1.0)
     y = torch.arange(n) % 10
     guided = ddim_sample(classifier_free_guidance(net, y, 3.0, NULL_LABEL), (n, 1, 16, 16), sched, n_steps,

@@ -9,7 +9,7 @@ of recomputing the whole prefix.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 
 import torch
 import torch.nn.functional as F
@@ -41,6 +41,34 @@ class GPTConfig:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d) -> "GPTConfig":
+        """Rebuild a config from :meth:`to_dict`'s output, checking every field (a checkpoint may be damaged).
+
+        Unknown or missing keys, wrong types and out-of-range values raise ``ValueError`` naming the field.
+        """
+        if not isinstance(d, dict):
+            raise ValueError(f"the model config must be a dict, got {type(d).__name__}")
+        names = [f.name for f in fields(cls)]
+        unknown = [k for k in d if k not in names]
+        if unknown:
+            raise ValueError(f"unknown model config keys: {', '.join(map(repr, unknown))}")
+        if "vocab_size" not in d:
+            raise ValueError("the model config has no 'vocab_size'")
+        for name, value in d.items():
+            if name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+                ok = type(value) is int and value > 0
+                want = "a positive int"
+            elif name == "dropout":
+                ok = type(value) in (int, float) and 0.0 <= value < 1.0
+                want = "a number in [0, 1)"
+            else:  # bias, fused
+                ok = type(value) is bool
+                want = "true or false"
+            if not ok:
+                raise ValueError(f"model config '{name}' must be {want}, got {value!r}")
+        return cls(**d)
 
 
 class KVCache:

@@ -19,34 +19,40 @@ ARGS = ["--tokenizer", "char", "--n-layer", "4", "--n-head", "4", "--n-embd", "1
         "--seed", "0", "--threads", "1"]
 
 
+COMMAND = "python -m genai_course.gpt.pretrained"
+
+
 def load_pretrained(device="cpu"):
-    """→ (model, tokenizer, recorded metrics) of the shipped checkpoint."""
+    """→ (model, tokenizer, recorded metrics) of the shipped checkpoint (verified against its SHA-256)."""
+    from ..errors import CheckpointMissing
     from .train import load_checkpoint
 
     if not CHECKPOINT.exists():
-        raise ValueError(f"{CHECKPOINT} is missing: make it with `python -m genai_course.gpt.pretrained`")
+        raise CheckpointMissing(f"{CHECKPOINT} is missing: make it with `{COMMAND}`")
     model, tokenizer, blob = load_checkpoint(CHECKPOINT, device)
     return model, tokenizer, blob["metrics"]
 
 
 def main() -> int:
     import argparse
-    import shutil
     import tempfile
 
+    from ..checkpoint_io import record_shipped, write_text
     from .commands import add_train_arguments, run_train
-    from .train import load_checkpoint
+    from .train import TrainConfig, load_checkpoint, save_checkpoint
 
     parser = argparse.ArgumentParser()
     add_train_arguments(parser)
     with tempfile.TemporaryDirectory() as tmp:
         args = parser.parse_args(ARGS + ["--out", tmp] + sys.argv[1:])
         run_train(args)
-        shutil.copy(Path(tmp) / "ckpt.pt", CHECKPOINT)
+        model, tokenizer, blob = load_checkpoint(Path(tmp) / "ckpt.pt")
+    # shipped without the optimizer state (a third of the size): it is not meant to be resumed
+    save_checkpoint(CHECKPOINT, model, tokenizer, blob["metrics"], TrainConfig(**blob["train_config"]))
+    record_shipped(CHECKPOINT, COMMAND)
     _, _, blob = load_checkpoint(CHECKPOINT)
-    record = {"command": "python -m genai_course.gpt.pretrained", "args": ARGS,
-              "model_config": blob["model_config"], **blob["metrics"]}
-    CHECKPOINT.with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    record = {"command": COMMAND, "args": ARGS, "model_config": blob["model_config"], **blob["metrics"]}
+    write_text(CHECKPOINT.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
     print(f"wrote {CHECKPOINT} and its .json")
     return 0
 

@@ -20,9 +20,18 @@ from .model import GPT, KVCache
 
 
 def apply_temperature(logits: torch.Tensor, temperature: float) -> torch.Tensor:
-    if temperature <= 0:
-        raise ValueError(f"temperature must be positive (use greedy for 0), got {temperature}")
-    return logits / temperature
+    """``logits / temperature``. A temperature so small that the division overflows is the greedy
+    limit: the largest logit of each row is kept (as 0) and every other one becomes -inf."""
+    if not (math.isfinite(temperature) and temperature > 0):
+        raise ValueError(f"temperature must be a finite positive number (use greedy for 0), got {temperature}")
+    scaled = logits / temperature
+    overflow = ~torch.isfinite(scaled) & torch.isfinite(logits)
+    if bool(overflow.any()):  # T → 0: softmax(logits / T) becomes one-hot on the argmax
+        greedy = torch.full_like(logits, float("-inf"))
+        greedy.scatter_(-1, logits.argmax(dim=-1, keepdim=True), 0.0)
+        rows = overflow.any(dim=-1, keepdim=True)
+        scaled = torch.where(rows, greedy, scaled)
+    return scaled
 
 
 def top_k_filter(logits: torch.Tensor, k: int) -> torch.Tensor:
@@ -60,6 +69,8 @@ def next_token_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int
 def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
                 top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
     """(b v) logits → (b 1) token ids; ``temperature=0`` means greedy."""
+    if torch.isnan(logits).any():
+        raise ValueError("the logits contain NaN: the model's weights or its input are not finite")
     if temperature == 0:
         return logits.argmax(dim=-1, keepdim=True)
     probs = next_token_logits(logits, temperature, top_k, top_p).softmax(dim=-1)

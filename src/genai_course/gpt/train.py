@@ -12,17 +12,19 @@ would take on the whole batch.
 """
 from __future__ import annotations
 
-import io
 import math
 import os
-import pickle
+import signal
 import time
-import zipfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import Callable
 
 import torch
 
+from .. import rng
+from ..checkpoint_io import check_state_dict, read_torch, remake_hint, save_torch
+from ..errors import CheckpointError, TrainingDiverged
 from ..utils import progress
 from .model import GPT, GPTConfig
 from .tokenizers import tokenizer_from_dict
@@ -51,6 +53,16 @@ class TrainConfig:
             raise ValueError("give max_iters or max_seconds")
         if self.batch_size <= 0:
             raise ValueError(f"batch_size must be positive, got {self.batch_size}")
+        if self.max_iters is not None and self.max_iters <= 0:
+            raise ValueError(f"max_iters must be positive, got {self.max_iters}")
+        if self.max_seconds is not None and not (math.isfinite(self.max_seconds) and self.max_seconds > 0):
+            raise ValueError(f"max_seconds must be finite and positive, got {self.max_seconds}")
+        if not (math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be finite and positive, got {self.lr}")
+        if not (math.isfinite(self.min_lr) and 0 <= self.min_lr <= self.lr):
+            raise ValueError(f"min_lr must lie in [0, lr={self.lr}], got {self.min_lr}")
+        if self.eval_interval < 0:
+            raise ValueError(f"eval_interval must be ≥ 0 (0: never), got {self.eval_interval}")
 
 
 def get_batch(ids: torch.Tensor, batch_size: int, block_size: int, generator: torch.Generator):
@@ -126,11 +138,48 @@ def _dist():
     return rank, world
 
 
+class _DeferredInterrupt:
+    """While active, Ctrl-C (SIGINT) only sets ``requested``: the step in progress finishes, so the
+    model and the optimizer are consistent when they are saved. A second Ctrl-C raises at once."""
+
+    def __init__(self, active: bool):
+        self.active, self.requested, self._old = active, False, None
+
+    def _handler(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
+
+    def __enter__(self):
+        if self.active:
+            try:
+                self._old = signal.signal(signal.SIGINT, self._handler)
+            except ValueError:  # not the main thread: Ctrl-C cannot be caught here
+                self._old = None
+        return self
+
+    def __exit__(self, *exc):
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+        return False
+
+
+_HISTORY_LISTS = ("iter", "seconds", "train_loss", "eval_iter", "eval_seconds", "val_loss")
+
+
 def train(model: GPT, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: TrainConfig,
-          chars_per_token: tuple[float, float] = (1.0, 1.0), device="cpu", show_progress: bool = True) -> dict:
+          chars_per_token: tuple[float, float] = (1.0, 1.0), device="cpu", show_progress: bool = True,
+          resume: dict | None = None, on_checkpoint: Callable[[dict], None] | None = None) -> dict:
     """Train ``model`` in place; returns the history in nats per character.
 
     ``chars_per_token`` = (train, val) characters per token, to convert nats/token to nats/char.
+
+    ``on_checkpoint(state)``, when given, receives the training state (step, optimizer, random
+    generators, history: what ``resume=`` takes to continue exactly where it stopped) after every
+    validation estimate and when Ctrl-C stops the run; Ctrl-C then finishes the step in progress,
+    hands over the state and raises ``KeyboardInterrupt``. The final state is ``hist["state"]``.
+
+    A NaN or infinite training loss raises :class:`~genai_course.errors.TrainingDiverged` at once.
     """
     import torch.distributed as dist
     from torch.nn.parallel import DistributedDataParallel as DDP
@@ -142,98 +191,181 @@ def train(model: GPT, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: Train
     model.to(device).train()
     net = DDP(model) if world > 1 else model
     opt = configure_optimizer(model, cfg)
-    gen = torch.Generator().manual_seed(cfg.seed)  # identical on every rank: same global batches
-    eval_gen = torch.Generator().manual_seed(cfg.seed + 1)
+    gen = rng.generator(cfg.seed)  # identical on every rank: same global batches
+    eval_gen = rng.generator(cfg.seed + 1)
     tpc_train, tpc_val = 1.0 / chars_per_token[0], 1.0 / chars_per_token[1]
     hist = {"iter": [], "seconds": [], "train_loss": [], "eval_iter": [], "eval_seconds": [],
             "val_loss": [], "tokens": 0}
+    it, elapsed_before, evaluated_at = 0, 0.0, None
+    if resume is not None:
+        try:
+            opt.load_state_dict(resume["optimizer"])
+            gen.set_state(resume["rng"]["train"])
+            eval_gen.set_state(resume["rng"]["eval"])
+            torch.set_rng_state(resume["rng"]["torch"])
+            it, elapsed_before = int(resume["iter"]), float(resume["elapsed"])
+            for key in _HISTORY_LISTS:
+                hist[key] = resume["history"][key].tolist()
+            hist["tokens"] = int(resume["history"]["tokens"])
+        except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
+            raise ValueError(f"the saved training state cannot be resumed ({type(err).__name__}: "
+                             f"{str(err).splitlines()[0] if str(err) else ''})") from None
+        evaluated_at = it if resume.get("evaluated") else None
     warmup = (cfg.warmup_iters / cfg.max_iters) if cfg.max_iters else cfg.warmup_fraction
-    bar = progress(total=cfg.max_iters, disable=not show_progress or rank != 0, desc="train")
-    start = time.perf_counter()
-    it = 0
-    while True:
-        elapsed = time.perf_counter() - start
-        fraction = max(it / cfg.max_iters if cfg.max_iters else 0.0,
-                       elapsed / cfg.max_seconds if cfg.max_seconds else 0.0)
-        if fraction >= 1.0:
-            break
-        if cfg.eval_interval and it % cfg.eval_interval == 0 and it > 0:
-            val = estimate_loss(model, val_ids, cfg.eval_iters, local, eval_gen, device) * tpc_val
-            hist["eval_iter"].append(it)
-            hist["eval_seconds"].append(elapsed)
-            hist["val_loss"].append(val)
-        for group in opt.param_groups:
-            group["lr"] = lr_at(fraction, cfg, warmup)
-        x, y = get_batch(train_ids, cfg.batch_size, model.config.block_size, gen)
-        x, y = x[rank * local:(rank + 1) * local].to(device), y[rank * local:(rank + 1) * local].to(device)
-        _, loss = net(x, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        opt.step()
-        loss_value = loss.detach()
-        if world > 1:
-            dist.all_reduce(loss_value)
-            loss_value /= world
-        hist["iter"].append(it)
-        hist["seconds"].append(time.perf_counter() - start)
-        hist["train_loss"].append(loss_value.item() * tpc_train)
-        hist["tokens"] += cfg.batch_size * model.config.block_size
-        it += 1
-        bar.update(1)
-        if it % 50 == 0:
-            bar.set_postfix(loss=f"{hist['train_loss'][-1]:.3f}")
-    bar.close()
+    bar = progress(total=cfg.max_iters, initial=it if cfg.max_iters else 0,
+                   disable=not show_progress or rank != 0, desc="train")
+    start = time.perf_counter() - elapsed_before
+
+    def state(evaluated: bool) -> dict:
+        return {"iter": it, "elapsed": time.perf_counter() - start, "evaluated": evaluated,
+                "optimizer": opt.state_dict(),
+                "rng": {"train": gen.get_state(), "eval": eval_gen.get_state(), "torch": torch.get_rng_state()},
+                "history": {**{k: torch.tensor(hist[k], dtype=torch.int64 if k.endswith("iter") else torch.float64)
+                               for k in _HISTORY_LISTS},
+                            "tokens": hist["tokens"]}}
+
+    stop_everywhere = False
+    with _DeferredInterrupt(on_checkpoint is not None) as interrupt:
+        try:
+            while True:
+                if stop_everywhere or (world == 1 and interrupt.requested):
+                    on_checkpoint(state(evaluated=False))
+                    raise KeyboardInterrupt
+                elapsed = time.perf_counter() - start
+                fraction = max(it / cfg.max_iters if cfg.max_iters else 0.0,
+                               elapsed / cfg.max_seconds if cfg.max_seconds else 0.0)
+                if fraction >= 1.0 and (it > 0 or resume is not None):  # a budget always buys one step
+                    break
+                if cfg.eval_interval and it % cfg.eval_interval == 0 and it > 0 and it != evaluated_at:
+                    val = estimate_loss(model, val_ids, cfg.eval_iters, local, eval_gen, device) * tpc_val
+                    hist["eval_iter"].append(it)
+                    hist["eval_seconds"].append(elapsed)
+                    hist["val_loss"].append(val)
+                    if on_checkpoint is not None:
+                        on_checkpoint(state(evaluated=True))
+                for group in opt.param_groups:
+                    group["lr"] = lr_at(min(fraction, 1.0), cfg, warmup)
+                x, y = get_batch(train_ids, cfg.batch_size, model.config.block_size, gen)
+                x, y = x[rank * local:(rank + 1) * local].to(device), y[rank * local:(rank + 1) * local].to(device)
+                _, loss = net(x, y)
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                if cfg.grad_clip:
+                    torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
+                opt.step()
+                loss_value = loss.detach()
+                if world > 1:  # one collective: the mean loss, and whether any rank was asked to stop
+                    stats = torch.stack([loss_value.float(), torch.tensor(float(interrupt.requested), device=device)])
+                    dist.all_reduce(stats)
+                    loss_value, stop_everywhere = stats[0] / world, bool(stats[1] > 0)
+                value = loss_value.item()
+                if not math.isfinite(value):
+                    raise TrainingDiverged(f"the training loss became {value} at step {it} (learning rate "
+                                           f"{opt.param_groups[0]['lr']:.3g}): the model diverged; lower --lr")
+                hist["iter"].append(it)
+                hist["seconds"].append(time.perf_counter() - start)
+                hist["train_loss"].append(value * tpc_train)
+                hist["tokens"] += cfg.batch_size * model.config.block_size
+                it += 1
+                bar.update(1)
+                if it % 50 == 0:
+                    bar.set_postfix(loss=f"{hist['train_loss'][-1]:.3f}")
+        finally:
+            bar.close()
     hist["train_seconds"] = time.perf_counter() - start
     hist["tokens_per_second"] = hist["tokens"] / hist["train_seconds"]
+    if on_checkpoint is not None:
+        hist["state"] = state(evaluated=False)
     return hist
 
 
 # ---------------------------------------------------------------------------- checkpoints
 
-def save_checkpoint(path, model: GPT, tokenizer, metrics: dict | None = None, train_config=None) -> Path:
-    """One file: weights, model config, tokenizer and recorded metrics."""
+FORMAT = "genai_course.gpt/1"
+REMAKE = "genai-course train-gpt --text FILE --out FOLDER"
+
+
+def save_checkpoint(path, model: GPT, tokenizer, metrics: dict | None = None, train_config=None,
+                    resume: dict | None = None) -> Path:
+    """One file: weights, model config, tokenizer and recorded metrics (and, with ``resume``, the
+    training state that ``genai-course train-gpt --resume`` continues from).
+
+    Written atomically: a failure leaves an earlier file under the same name as it was. A model
+    with NaN or infinite weights is never saved (:class:`~genai_course.errors.TrainingDiverged`).
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
     state.pop("lm_head.weight", None)  # tied to wte.weight: stored once
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise TrainingDiverged(f"not saving {path}: the model has NaN or infinite weights ({bad[0]}); "
+                               f"an earlier file there is left as it was")
     blob = {
-        "format": "genai_course.gpt/1",
+        "format": FORMAT,
         "model": state,
         "model_config": model.config.to_dict(),
         "tokenizer": tokenizer.to_dict(),
         "metrics": metrics or {},
         "train_config": {k: v for k, v in asdict(train_config).items() if k != "history"} if train_config else {},
     }
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    torch.save(blob, tmp)
-    tmp.replace(path)  # never leave a half-written checkpoint under the real name
+    if resume is not None:
+        blob["resume"] = resume
+    save_torch(path, blob)  # never leaves a half-written checkpoint under the real name
     return path
 
 
+def _check_layout(config: GPTConfig, state: dict, path, hint: str) -> None:
+    """The stored tensors must have the shapes the config implies (checked before building the model,
+    so a damaged config cannot ask for an enormous one)."""
+    expect = {"wte.weight": (config.vocab_size, config.n_embd), "wpe.weight": (config.block_size, config.n_embd)}
+    for name, shape in expect.items():
+        if name not in state:
+            raise CheckpointError(f"checkpoint {path} is malformed: it has no {name}{hint}")
+        if tuple(state[name].shape) != shape:
+            raise CheckpointError(f"checkpoint {path} does not match its config: {name} has shape "
+                                  f"{tuple(state[name].shape)}, the config implies {shape}{hint}")
+    layers = {int(k.split(".")[1]) for k in state if k.startswith("blocks.") and k.split(".")[1].isdigit()}
+    if layers != set(range(config.n_layer)):
+        raise CheckpointError(f"checkpoint {path} does not match its config: it stores {len(layers)} blocks, "
+                              f"the config says n_layer={config.n_layer}{hint}")
+
+
 def load_checkpoint(path, device="cpu"):
-    """→ (model, tokenizer, blob). A missing, truncated or corrupt file raises ``ValueError``."""
+    """→ (model, tokenizer, blob). A missing, truncated, corrupt or malformed file, or one with NaN
+    weights, raises :class:`~genai_course.errors.CheckpointError` (a ``ValueError``) naming the file.
+    A shipped checkpoint is first checked against its SHA-256 in ``checkpoints/MANIFEST.json``."""
     path = Path(path)
     if path.is_dir():
         path = path / "ckpt.pt"
-    if not path.exists():
-        raise ValueError(f"checkpoint {path} does not exist")
+    hint = remake_hint(path, REMAKE)
+    blob = read_torch(path, remake=REMAKE)
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a genai-course GPT checkpoint{hint}")
     try:
-        blob = torch.load(io.BytesIO(path.read_bytes()), map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, KeyError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ValueError(f"checkpoint {path} is truncated or corrupt ({first[:120]})") from None
-    if not isinstance(blob, dict) or blob.get("format") != "genai_course.gpt/1":
-        raise ValueError(f"{path} is not a genai-course GPT checkpoint")
-    model = GPT(GPTConfig(**blob["model_config"]))
-    state = dict(blob["model"])
+        config = GPTConfig.from_dict(blob.get("model_config"))
+    except ValueError as err:
+        raise CheckpointError(f"checkpoint {path} has a malformed model config: {err}{hint}") from None
+    state = dict(check_state_dict(blob.get("model"), path, hint))
+    _check_layout(config, state, path, hint)
+    try:
+        tokenizer = tokenizer_from_dict(blob.get("tokenizer"))
+        vocab = tokenizer.vocab_size
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as err:
+        raise CheckpointError(f"checkpoint {path} has a malformed tokenizer ({type(err).__name__}: "
+                              f"{str(err).splitlines()[0][:100] if str(err) else ''}){hint}") from None
+    if vocab != config.vocab_size:
+        raise CheckpointError(f"checkpoint {path} is inconsistent: its tokenizer has {vocab} tokens, "
+                              f"its model {config.vocab_size}{hint}")
+    model = GPT(config)
     state["lm_head.weight"] = state["wte.weight"]
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
-        raise ValueError(f"checkpoint {path} does not match its config: {str(err).splitlines()[0]}") from None
-    return model.to(device).eval(), tokenizer_from_dict(blob["tokenizer"]), blob
+        raise CheckpointError(f"checkpoint {path} does not match its config: {str(err).splitlines()[0]}{hint}") from None
+    for key in ("metrics", "train_config"):
+        if not isinstance(blob.get(key), dict):
+            blob[key] = {}
+    return model.to(device).eval(), tokenizer, blob
 
 
 # ---------------------------------------------------------------------------- from text to a model
@@ -270,3 +402,6 @@ if __name__ == "__main__":
     except (CommandError, ValueError, OSError) as err:
         print(f"train: error: {err}", file=sys.stderr)
         sys.exit(2)
+    except KeyboardInterrupt:
+        print("train: interrupted", file=sys.stderr)
+        sys.exit(130)

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genai_course.metrics._io import checkpoint_path, load_state, save_state
+from genai_course.metrics._io import build_model, checkpoint_path, load_state, save_state
 
 FORMAT = "genai_course.digit_classifier/1"
 CHECKPOINT = "digit_classifier.pt"
@@ -73,7 +73,7 @@ def train_digit_classifier(steps: int = 1500, batch_size: int = 128, lr: float =
     from genai_course.data.digits import load_digits_tensor
 
     torch.manual_seed(seed)
-    gen = torch.Generator().manual_seed(seed)
+    gen = torch.Generator("cpu").manual_seed(seed)
     x, y = load_digits_tensor(16, "train", seed=0)
     model = DigitClassifier()
     opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=1e-4)
@@ -100,9 +100,9 @@ def heldout_accuracy(model: DigitClassifier) -> float:
 
 def load_digit_classifier(device=None) -> DigitClassifier:
     """The shipped, trained classifier in eval mode (frozen)."""
-    config, state = load_state(checkpoint_path(CHECKPOINT), FORMAT)
-    model = DigitClassifier(DigitClassifierConfig(**config))
-    model.load_state_dict(state)
+    path = checkpoint_path(CHECKPOINT)
+    config, state = load_state(path, FORMAT)
+    model = build_model(path, lambda c: DigitClassifier(DigitClassifierConfig(**c)), config, state)
     model.eval().requires_grad_(False)
     return model.to(device) if device is not None else model
 

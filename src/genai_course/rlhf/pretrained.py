@@ -18,17 +18,16 @@ the metrics measured right after training; a test re-measures them from the ship
 from __future__ import annotations
 
 import argparse
-import io
 import json
-import pickle
 import sys
 import time
-import zipfile
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
+from ..checkpoint_io import check_state_dict, read_torch, record_shipped, save_torch, write_text
+from ..errors import CheckpointError, CheckpointMissing
 from .labeler import SimulatedLabeler
 from .tasks import Instruction, make_instructions
 
@@ -64,31 +63,35 @@ def _path(name: str) -> Path:
 
 def _save(name: str, module: torch.nn.Module, record: dict) -> None:
     state = {k: v.detach().to(torch.float16) if v.is_floating_point() else v for k, v in module.state_dict().items()}
-    torch.save({"format": FORMAT, "name": name, "state": state, "metrics": record}, _path(name))
-    _path(name).with_suffix(".json").write_text(json.dumps(record, indent=2) + "\n")
+    save_torch(_path(name), {"format": FORMAT, "name": name, "state": state, "metrics": record})
+    record_shipped(_path(name), _command(name))
+    write_text(_path(name).with_suffix(".json"), json.dumps(record, indent=2) + "\n")
     print(f"wrote {_path(name)} ({_path(name).stat().st_size / 1e6:.1f} MB) and its .json")
+
+
+def _command(name: str) -> str:
+    return f"python -m genai_course.rlhf.pretrained --only {name}"
 
 
 def _load_state(name: str) -> tuple[dict, dict]:
     path = _path(name)
     if not path.exists():
-        raise ValueError(f"{path} is missing: make it with `python -m genai_course.rlhf.pretrained --only {name}`")
-    try:
-        blob = torch.load(io.BytesIO(path.read_bytes()), map_location="cpu", weights_only=True)
-    except (RuntimeError, EOFError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError, KeyError) as err:
-        first = str(err).splitlines()[0] if str(err) else type(err).__name__
-        raise ValueError(f"checkpoint {path} is truncated or corrupt ({first[:120]}); remake it with "
-                         f"`python -m genai_course.rlhf.pretrained --only {name}`") from None
+        raise CheckpointMissing(f"{path} is missing: make it with `{_command(name)}`")
+    blob = read_torch(path, remake=_command(name))  # a shipped file is checked against MANIFEST.json
     if not isinstance(blob, dict) or blob.get("format") != FORMAT or blob.get("name") != name:
-        raise ValueError(f"{path} is not a genai-course RLHF '{name}' checkpoint")
-    return {k: v.float() if v.is_floating_point() else v for k, v in blob["state"].items()}, blob["metrics"]
+        raise CheckpointError(f"{path} is not a genai-course RLHF '{name}' checkpoint; remake it with "
+                              f"`{_command(name)}`")
+    state = check_state_dict(blob.get("state"), path, f"; remake it with `{_command(name)}`")
+    metrics = blob.get("metrics") if isinstance(blob.get("metrics"), dict) else {}
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, metrics
 
 
 def _into(module: torch.nn.Module, state: dict, name: str) -> None:
     try:
         module.load_state_dict(state)
     except RuntimeError as err:
-        raise ValueError(f"checkpoint rlhf_{name}.pt does not fit the model: {str(err).splitlines()[0]}") from None
+        raise CheckpointError(f"checkpoint rlhf_{name}.pt does not fit the model: {str(err).splitlines()[0]}; "
+                              f"remake it with `{_command(name)}`") from None
 
 
 def _load_policy(name: str, device):

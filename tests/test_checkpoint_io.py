@@ -1,0 +1,206 @@
+"""Shipped checkpoints are verified against MANIFEST.json; every writer is atomic; every loader checks the kind."""
+import json
+import re
+import shutil
+from pathlib import Path
+
+import pytest
+import torch
+
+import genai_course.checkpoint_io as cio
+import genai_course.gpt.pretrained as gpt_pretrained
+import genai_course.metrics._io as mio
+import genai_course.rlhf.pretrained as rlhf_pretrained
+from genai_course.errors import CheckpointError, CheckpointWriteError
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "genai_course"
+SHIPPED = SRC / "checkpoints"
+
+
+def test_manifest_lists_exactly_the_shipped_files_with_their_hashes_and_recipes():
+    files = json.loads((SHIPPED / "MANIFEST.json").read_text())["files"]
+    assert sorted(files) == sorted(p.name for p in SHIPPED.glob("*.pt"))
+    readme = dict(re.findall(r"\| `(\w+\.pt)` \| `([^`]+)` \|", (SHIPPED / "README.md").read_text()))
+    for name, entry in files.items():
+        data = (SHIPPED / name).read_bytes()
+        assert entry["sha256"] == cio.sha256_of(data), f"{name}: remake it with `{entry['command']}`"
+        assert entry["bytes"] == len(data)
+        assert entry["command"] == readme[name]
+    assert cio.main([]) == 0
+
+
+def test_shipped_files_are_small():
+    sizes = {p.name: p.stat().st_size for p in SHIPPED.iterdir() if p.is_file()}
+    assert sum(sizes.values()) <= 40_000_000, sizes
+    for name, size in sizes.items():
+        assert size <= 5_000_000, name
+
+
+def test_verify_bytes_refuses_a_changed_file(tmp_path):
+    data = (SHIPPED / "digit_classifier.pt").read_bytes()
+    expected = cio.sha256_of(data)
+    cio.verify_bytes("x.pt", data, expected)
+    flipped = bytearray(data)
+    flipped[1000:1064] = bytes(b ^ 0xFF for b in flipped[1000:1064])
+    with pytest.raises(CheckpointError, match="x.pt.*changed since it was shipped.*remake it with `cmd`"):
+        cio.verify_bytes("x.pt", bytes(flipped), expected, "cmd")
+
+
+@pytest.fixture
+def shipped_copy(tmp_path, monkeypatch):
+    """A copy of the shipped folder that every loader takes for the shipped one."""
+    for p in SHIPPED.iterdir():
+        shutil.copy(p, tmp_path / p.name)
+    monkeypatch.setattr(cio, "SHIPPED_DIR", tmp_path)
+    monkeypatch.setattr(mio, "CHECKPOINT_DIR", tmp_path)
+    monkeypatch.setattr(rlhf_pretrained, "CHECKPOINTS", tmp_path)
+    monkeypatch.setattr(gpt_pretrained, "CHECKPOINT", tmp_path / "gpt_char_small.pt")
+    return tmp_path
+
+
+def _loaders():
+    from genai_course.diffusion.train_checkpoints import load_digit_diffusion
+    from genai_course.gan.checkpoint import load_model
+    from genai_course.metrics.digit_classifier import load_digit_classifier
+
+    yield "digit_classifier.pt", load_digit_classifier
+    yield "diffusion_digits.pt", load_digit_diffusion
+    for name in ("dcgan_digits", "cgan_digits", "dcgan_faces", "stylegan_faces", "face_attributes"):
+        yield f"gan_{name}.pt", lambda name=name: load_model(name)
+    yield "gpt_char_small.pt", gpt_pretrained.load_pretrained
+    for name, load in (("sft", rlhf_pretrained.load_sft), ("reward", rlhf_pretrained.load_reward_model),
+                       ("ppo", rlhf_pretrained.load_ppo), ("dpo", rlhf_pretrained.load_dpo)):
+        yield f"rlhf_{name}.pt", load
+
+
+def test_every_shipped_file_has_a_loader_below():
+    assert sorted(name for name, _ in _loaders()) == sorted(p.name for p in SHIPPED.glob("*.pt"))
+
+
+@pytest.mark.parametrize("name,load", list(_loaders()), ids=[n for n, _ in _loaders()])
+def test_every_loader_refuses_a_byte_flipped_shipped_file(shipped_copy, name, load):
+    load()  # the intact copy loads (so the check below is the hash, not a broken set-up)
+    path = shipped_copy / name
+    data = bytearray(path.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 64] = bytes(b ^ 0xFF for b in data[mid:mid + 64])
+    path.write_bytes(bytes(data))
+    command = json.loads((SHIPPED / "MANIFEST.json").read_text())["files"][name]["command"]
+    with pytest.raises(CheckpointError, match="changed since it was shipped") as err:
+        load()
+    assert name in str(err.value) and command in str(err.value) and "\n" not in str(err.value)
+
+
+def test_files_outside_the_shipped_folder_load_without_the_hash(tmp_path):
+    state = {"w": torch.ones(2)}
+    mio.save_state(tmp_path / "mine.pt", "fmt/1", {"a": 1}, state, {"m": 1})
+    config, loaded = mio.load_state(tmp_path / "mine.pt", "fmt/1")
+    assert config == {"a": 1} and torch.equal(loaded["w"], state["w"])
+    assert "mine.pt" not in (SHIPPED / "MANIFEST.json").read_text()
+
+
+def test_remaking_a_shipped_file_records_its_new_hash(shipped_copy):
+    """The recipe commands write through save_state & co., which re-record the hash: the remade file loads."""
+    config, state = mio.load_state(shipped_copy / "digit_classifier.pt", "genai_course.digit_classifier/1")
+    state = {k: v + 1e-3 if v.is_floating_point() else v for k, v in state.items()}
+    mio.save_state(shipped_copy / "digit_classifier.pt", "genai_course.digit_classifier/1", config, state)
+    _, again = mio.load_state(shipped_copy / "digit_classifier.pt", "genai_course.digit_classifier/1")
+    assert all(torch.equal(again[k], state[k]) for k in state)
+    entry = json.loads((shipped_copy / "MANIFEST.json").read_text())["files"]["digit_classifier.pt"]
+    assert entry["command"] == "python -m genai_course.metrics.digit_classifier"
+    assert entry["sha256"] == cio.sha256_of((shipped_copy / "digit_classifier.pt").read_bytes())
+
+
+def test_missing_manifest_is_a_clear_error(shipped_copy):
+    (shipped_copy / "MANIFEST.json").unlink()
+    with pytest.raises(CheckpointError, match="MANIFEST.json is missing"):
+        mio.load_state(shipped_copy / "digit_classifier.pt", "genai_course.digit_classifier/1")
+
+
+def test_gan_loader_checks_the_kind(tmp_path, monkeypatch):
+    from genai_course.gan.checkpoint import load_model
+
+    monkeypatch.setattr(mio, "CHECKPOINT_DIR", tmp_path)
+    shutil.copy(SHIPPED / "gan_stylegan_faces.pt", tmp_path / "gan_face_attributes.pt")
+    with pytest.raises(CheckpointError, match="holds a 'stylegan' model, but 'face_attributes' is a 'attributes'"):
+        load_model("face_attributes")
+    shutil.copy(SHIPPED / "gan_cgan_digits.pt", tmp_path / "gan_dcgan_digits.pt")
+    with pytest.raises(CheckpointError, match="n_classes=10.*wrong kind"):
+        load_model("dcgan_digits")
+    shutil.copy(SHIPPED / "gan_face_attributes.pt", tmp_path / "gan_stylegan_faces.pt")
+    with pytest.raises(CheckpointError, match="wrong kind"):
+        load_model("stylegan_faces")
+    shutil.copy(SHIPPED / "gan_dcgan_digits.pt", tmp_path / "gan_mine.pt")
+    with pytest.raises(ValueError, match="pass kind="):
+        load_model("mine")
+    assert load_model("mine", kind="dcgan").cfg.n_classes == 0
+
+
+def test_other_loaders_check_the_format(tmp_path, monkeypatch):
+    from genai_course.diffusion.train_checkpoints import load_digit_diffusion
+
+    monkeypatch.setattr(mio, "CHECKPOINT_DIR", tmp_path)
+    shutil.copy(SHIPPED / "digit_classifier.pt", tmp_path / "diffusion_digits.pt")
+    with pytest.raises(CheckpointError, match="format"):
+        load_digit_diffusion()
+    monkeypatch.setattr(rlhf_pretrained, "CHECKPOINTS", tmp_path)
+    shutil.copy(SHIPPED / "rlhf_dpo.pt", tmp_path / "rlhf_ppo.pt")
+    with pytest.raises(CheckpointError, match="not a genai-course RLHF 'ppo' checkpoint"):
+        rlhf_pretrained._load_state("ppo")
+
+
+def test_malformed_config_and_nan_weights_are_clear_errors(tmp_path, monkeypatch):
+    from genai_course.metrics.digit_classifier import FORMAT, load_digit_classifier
+
+    monkeypatch.setattr(mio, "CHECKPOINT_DIR", tmp_path)
+    config, state = mio.load_state(SHIPPED / "digit_classifier.pt", FORMAT)
+    mio.save_state(tmp_path / "digit_classifier.pt", FORMAT, {**config, "colour": 3}, state)
+    with pytest.raises(CheckpointError, match="malformed config"):
+        load_digit_classifier()
+    bad = dict(state)
+    bad["head.weight"] = torch.full_like(bad["head.weight"], float("nan"))
+    mio.save_state(tmp_path / "digit_classifier.pt", FORMAT, config, bad)
+    with pytest.raises(CheckpointError, match="NaN or infinite"):
+        load_digit_classifier()
+
+
+@pytest.mark.parametrize("interrupt", [False, True])
+def test_a_failed_write_keeps_the_old_files_and_leaves_no_tmp(tmp_path, monkeypatch, interrupt):
+    path = tmp_path / "m.pt"
+    mio.save_state(path, "fmt/1", {}, {"w": torch.zeros(1)}, {"score": 1})
+    before_pt, before_json = path.read_bytes(), path.with_suffix(".json").read_text()
+
+    def fail(obj, f):
+        f.write(b"half a checkpoint")
+        raise KeyboardInterrupt if interrupt else RuntimeError("file write failed\nsecond line")
+
+    monkeypatch.setattr(torch, "save", fail)
+    with pytest.raises(KeyboardInterrupt if interrupt else CheckpointWriteError) as err:
+        mio.save_state(path, "fmt/1", {}, {"w": torch.ones(1)}, {"score": 2})
+    if not interrupt:
+        assert "m.pt" in str(err.value) and "\n" not in str(err.value)
+        assert isinstance(err.value, OSError)
+    assert path.read_bytes() == before_pt and path.with_suffix(".json").read_text() == before_json
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["m.json", "m.pt"]
+
+
+def test_atomic_write_keeps_the_usual_permissions(tmp_path):
+    import os
+    import stat
+
+    cio.write_text(tmp_path / "a.json", "{}")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE((tmp_path / "a.json").stat().st_mode) == 0o666 & ~mask
+
+
+def test_no_writer_bypasses_the_atomic_helper():
+    """Every checkpoint write goes through checkpoint_io (torch.save straight to a path can leave a corrupt file)."""
+    offenders = []
+    for path in SRC.rglob("*.py"):
+        if path.name == "checkpoint_io.py":
+            continue
+        for i, line in enumerate(path.read_text().splitlines(), 1):
+            if re.search(r"(?<!`)torch\.save\(", line) and "buffer" not in line:  # not in ``docs``
+                offenders.append(f"{path.relative_to(SRC)}:{i}")
+    assert not offenders, offenders
