@@ -29,7 +29,6 @@ def test_notebook_is_listed_in_toc(path):
     assert path.relative_to(ROOT).with_suffix("").as_posix() in TOC_ENTRIES
 
 
-NOTEBOOK_BUDGET_S = 120
 CONFIG = ROOT / "_config.yml"
 
 
@@ -82,13 +81,12 @@ def test_no_student_version_without_a_notebook():
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
-def test_stated_run_time_is_the_measured_one_and_within_budget(path):
+def test_stated_run_time_is_the_measured_one(path):
     nb = nbformat.read(path, as_version=4)
     measured = measured_run_time(nb)
     assert measured is not None, "the last cell prints 'notebook run time: N s' (run_time())"
     assert run_time_phrase(measured) in nb.cells[0].source, \
         f"title says about {stated_run_time(nb):.0f} s, the stored run took {measured:.0f} s: run make notebooks"
-    assert measured <= NOTEBOOK_BUDGET_S, f"stored run took {measured:.0f} s, over the {NOTEBOOK_BUDGET_S} s budget"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)

@@ -68,7 +68,7 @@ def distill(student: GPT, teacher: GPT, train_ids: torch.Tensor, cfg: TrainConfi
     teacher.eval()
     student.to(device).train()
     opt = configure_optimizer(student, cfg)
-    gen = torch.Generator().manual_seed(cfg.seed)
+    gen = torch.Generator("cpu").manual_seed(cfg.seed)
     warmup = cfg.warmup_iters / cfg.max_iters
     losses = []
     for it in progress(range(cfg.max_iters), desc="distill"):
