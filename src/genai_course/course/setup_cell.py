@@ -120,21 +120,29 @@ def exercise_link(repo_url: str, branch: str, notebook_rel: str | Path) -> str:
             "blank there and the checks tell you how you did.")
 
 
+def _without_exercise_link(text: str) -> str:
+    return re.sub(r"\n\n" + re.escape(EXERCISE_LINK_PREFIX) + r"[^\n]*", "", text)
+
+
 def sync_exercise_link(nb, link: str) -> bool:
-    """Put ``link`` on its own line after the run-time line of the title cell; True when it changed."""
+    """Put ``link`` in its own paragraph after the run-time paragraph of the title; True when it changed."""
     title = nb.cells[0]
-    lines = [line for line in title.source.split("\n") if not line.startswith(EXERCISE_LINK_PREFIX)]
-    text = "\n".join(lines)
+    text = _without_exercise_link(title.source)
     match = RUN_TIME_LINE.search(text)
     if match is None:
         raise ValueError("the title cell has no '**Run time**: ... on a 2-core CPU' line")
-    end = text.find("\n", match.end())
+    end = text.find("\n\n", match.end())
     end = len(text) if end == -1 else end
-    new = text[:end] + "\n" + link + text[end:]
+    new = text[:end] + "\n\n" + link + text[end:]
     if new == title.source:
         return False
     title.source = new
     return True
+
+
+def remove_exercise_link(source: str) -> str:
+    """The title without the link (a student version would link to itself)."""
+    return _without_exercise_link(source)
 
 
 def run_time_phrase(seconds: float) -> str:
