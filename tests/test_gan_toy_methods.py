@@ -48,3 +48,17 @@ def test_lr_decay_reaches_zero_and_default_keeps_the_rate():
 def test_every_method_runs(method):
     run = train_toy_gan(ring(), method, steps=4, log_every=2, n_eval=100, hidden=16)
     assert run.steps == [2, 4] and 0 <= run.final["high_quality"] <= 1
+
+
+def test_shipped_comparison_table_is_complete_and_matches_its_settings():
+    from genai_course.gan.toy import COMPARED, D_UPDATES, TABLE_RECIPE, generator_steps, load_comparison_table
+
+    shipped = load_comparison_table()
+    rows, meta = shipped["rows"], shipped["meta"]
+    assert set(rows) == {(mix, method) for mix in D_UPDATES for method in COMPARED}
+    assert meta["made_by"] == TABLE_RECIPE and meta["seed"] == 0
+    for (mix, method), row in rows.items():
+        assert row["d_updates"] == D_UPDATES[mix]
+        assert row["generator_steps"] == generator_steps(method, D_UPDATES[mix])
+        assert 0 <= row["modes"] <= (8 if mix == "ring" else 25) and 0.0 <= row["high_quality"] <= 1.0
+    assert generator_steps("wgan-gp", 3000) == 600 and generator_steps("vanilla", 3000) == 3000

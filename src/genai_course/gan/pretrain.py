@@ -7,7 +7,9 @@ Writes ``genai_course/checkpoints/gan_<name>.pt`` and ``.json`` for:
 - ``face_attributes``: the attribute classifier of the procedural faces;
 - ``stylegan_faces``: the style-based generator trained on procedural faces;
 - ``dcgan_faces``: a plain DCGAN on the same faces (the "unseen generator" of the detector notebook);
-- ``dcgan_digits`` and ``cgan_digits``: unconditional and class-conditional DCGANs on 16×16 digits.
+- ``dcgan_digits`` and ``cgan_digits``: unconditional and class-conditional DCGANs on 16×16 digits;
+- ``toy_comparison``: not a checkpoint but ``gan_toy_comparison.json``, the side-by-side table of
+  the stabilizing notebook (every method on the ring and the grid, 2 torch threads, on the CPU).
 
 Training may run on a GPU; the recorded metrics are always measured afterwards on the CPU with
 fixed seeds by the ``evaluate_*`` functions below, which the tests call again.
@@ -191,7 +193,18 @@ JOBS = {
     "dcgan_faces": train_dcgan_faces,
     "dcgan_digits": lambda d, f: train_digits(False, d, f),
     "cgan_digits": lambda d, f: train_digits(True, d, f),
+    "toy_comparison": lambda d, f: make_toy_comparison(),
 }
+
+
+def make_toy_comparison() -> None:
+    """The stabilizing notebook's table, on the CPU with 2 threads like its stored outputs."""
+    from ..checkpoint_io import write_json
+    from ..metrics._io import checkpoint_path
+    from .toy import TABLE_FILE, comparison_table
+
+    torch.set_num_threads(2)
+    write_json(checkpoint_path(TABLE_FILE), comparison_table(seed=0, device="cpu"))
 
 
 def main(argv=None) -> None:

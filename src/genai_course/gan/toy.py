@@ -86,3 +86,55 @@ def train_toy_gan(mixture: Mixture2D, method: str, steps: int, seed: int = 0, lo
     train_gan(G, D, lambda b: (mixture.sample(b, gen).to(device), None),
               lambda b: (torch.randn(b, model_cfg.z_dim, generator=gen).to(device), None), cfg, callback=measure)
     return run
+
+
+# The side-by-side comparison of notebook 2: every stabilized method on the ring and the grid with
+# the same number of discriminator updates. It takes about four minutes on a 2-core CPU, more than
+# the notebook can afford, so a recipe makes it once and ships the result (TABLE_FILE); the
+# notebook prints that table and reruns two of its rows live.
+COMPARED = ("vanilla", "minibatch-std", "wgan-gp", "spectral")
+D_UPDATES = {"ring": 3000, "grid": 1500}
+TABLE_FILE = "gan_toy_comparison.json"
+TABLE_RECIPE = "python -m genai_course.gan.pretrain --only toy_comparison"
+
+
+def generator_steps(method: str, d_updates: int) -> int:
+    """Generator steps that spend ``d_updates`` discriminator updates (WGAN-GP: 5 per step)."""
+    return d_updates // method_config(method, steps=1)[0].n_critic
+
+
+def comparison_table(seed: int = 0, device="cpu") -> dict:
+    """Train every method of :data:`COMPARED` on the ring and the grid; the final metrics of each run."""
+    import time
+
+    import torch
+
+    from ..data.toy2d import grid, ring
+
+    rows = []
+    for mix_name, mixture in (("ring", ring()), ("grid", grid())):
+        for method in COMPARED:
+            steps = generator_steps(method, D_UPDATES[mix_name])
+            start = time.perf_counter()
+            run = train_toy_gan(mixture, method, steps, seed=seed, log_every=steps // 5, device=device)
+            rows.append({"mixture": mix_name, "method": method, "d_updates": D_UPDATES[mix_name],
+                         "generator_steps": steps, "modes": run.final["modes"],
+                         "high_quality": round(run.final["high_quality"], 4),
+                         "seconds": round(time.perf_counter() - start, 1)})
+    return {"seed": seed, "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "made_by": TABLE_RECIPE, "rows": rows}
+
+
+def load_comparison_table() -> dict:
+    """The shipped table: ``{(mixture, method): row}`` plus its ``meta`` (seed, torch, threads)."""
+    import json
+
+    from ..errors import CheckpointMissing
+    from ..metrics._io import checkpoint_path
+
+    path = checkpoint_path(TABLE_FILE)
+    if not path.exists():
+        raise CheckpointMissing(f"{path} is missing; make it with `{TABLE_RECIPE}`")
+    data = json.loads(path.read_text(encoding="utf-8"))
+    table = {(row["mixture"], row["method"]): row for row in data["rows"]}
+    return {"rows": table, "meta": {k: v for k, v in data.items() if k != "rows"}}
