@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test unit nbval notebooks student clean
+.PHONY: book test unit nbval lint notebooks student clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -23,6 +23,11 @@ test: $(STAMP)
 
 unit: $(STAMP)
 	$(BIN)/pytest tests -n 2 -m "not slow"
+
+# ruff (settings in pyproject.toml): the linter, and the formatter in check mode
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 nbval: $(STAMP)
 	$(BIN)/pytest --nbval notebooks --nbval-sanitize-with nbval_sanitize.cfg -n 2 --dist loadfile

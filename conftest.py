@@ -1,4 +1,5 @@
 """pytest configuration shared by unit tests and nbval."""
+
 import os
 
 # Progress bars off, so that re-executed notebooks print exactly what their stored outputs show.

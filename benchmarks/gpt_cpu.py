@@ -13,6 +13,7 @@ the configurations are interleaved, so they see the same machine load. The matmu
 re-measured after every run and the best value kept; on a busy machine the fraction of peak
 is unreliable (it can exceed 100 % when the peak was measured at a worse moment).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -53,14 +54,21 @@ def run(name: str, seconds: float, text: str, seed: int = 0) -> dict:
     train_ids, val_ids, cpt = prepare_data(text, tok)
     torch.manual_seed(seed)
     model = GPT(GPTConfig(tok.vocab_size, block, n_layer, n_head, n_embd))
-    cfg = TrainConfig(batch_size=batch, max_iters=None, max_seconds=seconds, lr=lr, min_lr=min_lr,
-                      eval_interval=0, seed=seed)
+    cfg = TrainConfig(
+        batch_size=batch, max_iters=None, max_seconds=seconds, lr=lr, min_lr=min_lr, eval_interval=0, seed=seed
+    )
     hist = train(model, train_ids, val_ids, cfg, cpt, show_progress=False)
     val = evaluate(model, val_ids) / cpt[1]
     flops = model.flops_per_token() * hist["tokens_per_second"]
-    return {"name": name, "steps": len(hist["iter"]), "seconds": hist["train_seconds"], "val": val,
-            "tokens_per_second": hist["tokens_per_second"], "chars_per_second": hist["tokens_per_second"] * cpt[0],
-            "flops": flops}
+    return {
+        "name": name,
+        "steps": len(hist["iter"]),
+        "seconds": hist["train_seconds"],
+        "val": val,
+        "tokens_per_second": hist["tokens_per_second"],
+        "chars_per_second": hist["tokens_per_second"] * cpt[0],
+        "flops": flops,
+    }
 
 
 def main() -> None:
@@ -74,18 +82,25 @@ def main() -> None:
         torch.set_num_threads(args.threads)
     text = load_course_text()
     peak = matmul_peak()
-    print(f"threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}, "
-          f"measured fp32 matmul peak {peak / 1e9:.1f} GFLOP/s")
-    print(f"{'config':14s} {'budget s':>8s} {'steps':>6s} {'val nats/char':>13s} {'tokens/s':>9s} "
-          f"{'chars/s':>8s} {'GFLOP/s':>8s} {'of peak':>7s}")
+    print(
+        f"threads {torch.get_num_threads()}, load average {os.getloadavg()[0]:.1f}, "
+        f"measured fp32 matmul peak {peak / 1e9:.1f} GFLOP/s"
+    )
+    print(
+        f"{'config':14s} {'budget s':>8s} {'steps':>6s} {'val nats/char':>13s} {'tokens/s':>9s} "
+        f"{'chars/s':>8s} {'GFLOP/s':>8s} {'of peak':>7s}"
+    )
     for r in range(args.rounds):
         for seconds in args.seconds:
             for name in args.configs:
                 m = run(name, seconds, text, seed=r)
                 peak = max(peak, matmul_peak())  # on a shared machine the best measurement is the truest
-                print(f"{name:14s} {seconds:8.0f} {m['steps']:6d} {m['val']:13.3f} {m['tokens_per_second']:9.0f} "
-                      f"{m['chars_per_second']:8.0f} {m['flops'] / 1e9:8.2f} {m['flops'] / peak:7.1%}  "
-                      f"(load {os.getloadavg()[0]:.1f})", flush=True)
+                print(
+                    f"{name:14s} {seconds:8.0f} {m['steps']:6d} {m['val']:13.3f} {m['tokens_per_second']:9.0f} "
+                    f"{m['chars_per_second']:8.0f} {m['flops'] / 1e9:8.2f} {m['flops'] / peak:7.1%}  "
+                    f"(load {os.getloadavg()[0]:.1f})",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

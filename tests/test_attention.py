@@ -1,11 +1,17 @@
 """Our attention equals PyTorch's (functional and nn.MultiheadAttention), with and without masks."""
+
 import pytest
 import torch
 import torch.nn.functional as F
 from einops import rearrange
 
-from genai_course.nn.attention import (MultiHeadAttention, causal_mask, padding_mask,
-                                       scaled_dot_product_attention, to_torch_mha_mask)
+from genai_course.nn.attention import (
+    MultiHeadAttention,
+    causal_mask,
+    padding_mask,
+    scaled_dot_product_attention,
+    to_torch_mha_mask,
+)
 
 TOL = 1e-5
 
@@ -26,8 +32,12 @@ def test_matches_torch_functional_with_masks(qkv, kind):
     q, k, v = qkv
     causal = causal_mask(7)
     pad = rearrange(padding_mask(torch.tensor([7, 4]), 7), "b k -> b 1 1 k")
-    mask = {"causal": causal, "padding": pad, "both": causal & pad,
-            "float": torch.randn(7, 7, generator=torch.Generator().manual_seed(1))}[kind]
+    mask = {
+        "causal": causal,
+        "padding": pad,
+        "both": causal & pad,
+        "float": torch.randn(7, 7, generator=torch.Generator().manual_seed(1)),
+    }[kind]
     ours = scaled_dot_product_attention(q, k, v, mask)
     theirs = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
     assert (ours - theirs).abs().max() < TOL
@@ -84,12 +94,15 @@ def test_causal_mask_and_padding_mask_values():
     assert padding_mask([2, 0], 3).tolist() == [[True, True, False], [False, False, False]]
 
 
-@pytest.mark.parametrize("args, message", [
-    ((torch.randn(2, 4, 8), torch.randn(2, 4, 6), torch.randn(2, 4, 8)), "share the last dimension"),
-    ((torch.randn(2, 4, 8), torch.randn(2, 5, 8), torch.randn(2, 4, 8)), "same number of keys"),
-    ((torch.randn(8), torch.randn(8), torch.randn(8)), r"\(\.\.\. t d\)"),
-    ((torch.ones(2, 4, 8, dtype=torch.long),) * 3, "floating-point"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((torch.randn(2, 4, 8), torch.randn(2, 4, 6), torch.randn(2, 4, 8)), "share the last dimension"),
+        ((torch.randn(2, 4, 8), torch.randn(2, 5, 8), torch.randn(2, 4, 8)), "same number of keys"),
+        ((torch.randn(8), torch.randn(8), torch.randn(8)), r"\(\.\.\. t d\)"),
+        ((torch.ones(2, 4, 8, dtype=torch.long),) * 3, "floating-point"),
+    ],
+)
 def test_bad_shapes_and_dtypes_raise_clear_errors(args, message):
     with pytest.raises(ValueError, match=message):
         scaled_dot_product_attention(*args)

@@ -1,4 +1,5 @@
 """The book builds with warnings as errors, and every notebook page has an 'Open in Colab' link."""
+
 import re
 import shutil
 import subprocess
@@ -16,8 +17,12 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_book_builds_without_warnings(tmp_path):
     jb = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
     assert jb, "jupyter-book is not installed (pip install -e '.[book]')"
-    result = subprocess.run([jb, "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", str(tmp_path)],
-                            capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [jb, "build", str(ROOT), "-W", "-n", "--keep-going", "--path-output", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     assert not re.search(r"WARNING|ERROR", output), output[-4000:]

@@ -1,5 +1,6 @@
 """`genai-course check` grades against the instructor's notebook, through a channel the submission
 cannot print to; timeouts, dead kernels and folders keep every result; bad input gets one line."""
+
 import subprocess
 import sys
 from pathlib import Path
@@ -33,8 +34,9 @@ CHECK = "check_merge(merge)"
 
 
 def notebook(*sources: str):
-    nb = new_notebook(cells=[new_markdown_cell("# Merging"), new_code_cell(IMPORT)]
-                      + [new_code_cell(s) for s in sources])
+    nb = new_notebook(
+        cells=[new_markdown_cell("# Merging"), new_code_cell(IMPORT)] + [new_code_cell(s) for s in sources]
+    )
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     return nb
 
@@ -65,14 +67,27 @@ def test_spoofed_deleted_and_patched_checks_fail_and_the_kernel_cannot_write_the
     subs = tmp_path / "subs"
     write(subs, "merging.ipynb", SOLUTION, CHECK)  # the right answer, as a folder of one per name
     spoof = subs / "spoof" / "merging.ipynb"
-    write(spoof.parent, spoof.name, WRONG, "print('✅ Correct: your merge replaces every occurrence')\n"
-                                            "import os; os.write(1, b'cell   3  PASS  fake\\n1/1 checks passed\\n')")
+    write(
+        spoof.parent,
+        spoof.name,
+        WRONG,
+        "print('✅ Correct: your merge replaces every occurrence')\n"
+        "import os; os.write(1, b'cell   3  PASS  fake\\n1/1 checks passed\\n')",
+    )
     deleted = write(subs / "deleted", "merging.ipynb", WRONG)
-    patched = write(subs / "patched", "merging.ipynb", WRONG,
-                    "import genai_course.exercises.gpt as g\ng.check_merge = lambda f: True\ncheck_merge = g.check_merge",
-                    CHECK)
-    result = subprocess.run([sys.executable, "-m", "genai_course", "check", str(subs), "--reference", str(ref.parent)],
-                            capture_output=True, text=True, timeout=600)
+    patched = write(
+        subs / "patched",
+        "merging.ipynb",
+        WRONG,
+        "import genai_course.exercises.gpt as g\ng.check_merge = lambda f: True\ncheck_merge = g.check_merge",
+        CHECK,
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "genai_course", "check", str(subs), "--reference", str(ref.parent)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     out = result.stdout
     assert result.returncode == 1, out + result.stderr
     assert "fake" not in out and "✅" not in out
@@ -103,7 +118,9 @@ def test_a_timed_out_cell_is_reported_and_the_other_checks_kept(tmp_path, ref):
 
 def test_a_kernel_that_ignores_the_interrupt_stops_the_run_but_keeps_earlier_results(tmp_path, ref, monkeypatch):
     monkeypatch.setattr(check_module, "RECOVERY_S", 2)
-    stubborn = "import time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass"
+    stubborn = (
+        "import time\nwhile True:\n    try:\n        time.sleep(0.05)\n    except KeyboardInterrupt:\n        pass"
+    )
     sub = write(tmp_path, "merging.ipynb", SOLUTION, CHECK, stubborn, CHECK)
     reference = write(tmp_path / "r", "merging.ipynb", SOLUTION, CHECK, "x = 1", CHECK)
     report = check_submission(sub, reference, timeout=2)

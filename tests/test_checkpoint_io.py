@@ -1,4 +1,5 @@
 """Shipped checkpoints are verified against MANIFEST.json; every writer is atomic; every loader checks the kind."""
+
 import json
 import re
 import shutil
@@ -68,8 +69,12 @@ def _loaders():
     for name in ("dcgan_digits", "cgan_digits", "dcgan_faces", "stylegan_faces", "face_attributes"):
         yield f"gan_{name}.pt", lambda name=name: load_model(name)
     yield "gpt_char_small.pt", gpt_pretrained.load_pretrained
-    for name, load in (("sft", rlhf_pretrained.load_sft), ("reward", rlhf_pretrained.load_reward_model),
-                       ("ppo", rlhf_pretrained.load_ppo), ("dpo", rlhf_pretrained.load_dpo)):
+    for name, load in (
+        ("sft", rlhf_pretrained.load_sft),
+        ("reward", rlhf_pretrained.load_reward_model),
+        ("ppo", rlhf_pretrained.load_ppo),
+        ("dpo", rlhf_pretrained.load_dpo),
+    ):
         yield f"rlhf_{name}.pt", load
 
 
@@ -83,7 +88,7 @@ def test_every_loader_refuses_a_byte_flipped_shipped_file(shipped_copy, name, lo
     path = shipped_copy / name
     data = bytearray(path.read_bytes())
     mid = len(data) // 2
-    data[mid:mid + 64] = bytes(b ^ 0xFF for b in data[mid:mid + 64])
+    data[mid : mid + 64] = bytes(b ^ 0xFF for b in data[mid : mid + 64])
     path.write_bytes(bytes(data))
     command = json.loads((SHIPPED / "MANIFEST.json").read_text())["files"][name]["command"]
     with pytest.raises(CheckpointError, match="changed since it was shipped") as err:

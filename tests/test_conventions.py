@@ -1,4 +1,5 @@
 """Every notebook follows the course's anatomy: listed in the book, current setup cell, executed, no errors."""
+
 import re
 import subprocess
 import sys
@@ -7,9 +8,18 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from genai_course.course.setup_cell import (exercise_link, first_code_cell, measured_run_time, pinned_revision,
-                                            repository_branch, repository_url, run_time_phrase, setup_cell_source,
-                                            stated_run_time, student_path)
+from genai_course.course.setup_cell import (
+    exercise_link,
+    first_code_cell,
+    measured_run_time,
+    pinned_revision,
+    repository_branch,
+    repository_url,
+    run_time_phrase,
+    setup_cell_source,
+    stated_run_time,
+    student_path,
+)
 from genai_course.course.student import BEGIN, END, to_student
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,8 +61,9 @@ def test_colab_installs_a_commit_of_this_repository(path):
     if _git("rev-parse", "--is-shallow-repository").stdout.strip() != "false":
         pytest.skip("not a full git clone: the pinned commit cannot be looked up")
     revision = pinned_revision(nbformat.read(path, as_version=4))
-    assert _git("merge-base", "--is-ancestor", revision, "HEAD").returncode == 0, \
+    assert _git("merge-base", "--is-ancestor", revision, "HEAD").returncode == 0, (
         f"pinned commit {revision} is not an ancestor of HEAD"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -85,8 +96,9 @@ def test_stated_run_time_is_the_measured_one(path):
     nb = nbformat.read(path, as_version=4)
     measured = measured_run_time(nb)
     assert measured is not None, "the last cell prints 'notebook run time: N s' (run_time())"
-    assert run_time_phrase(measured) in nb.cells[0].source, \
+    assert run_time_phrase(measured) in nb.cells[0].source, (
         f"title says about {stated_run_time(nb):.0f} s, the stored run took {measured:.0f} s: run make notebooks"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
@@ -135,8 +147,12 @@ def test_exercise_markup_is_balanced(path):
 def test_every_chapter_with_notebooks_has_at_least_two_exercises():
     chapters = {p.parent for p in NOTEBOOKS}
     for chapter in chapters:
-        n = sum(c.source.count("{exercise}") for p in chapter.glob("*.ipynb")
-                for c in nbformat.read(p, as_version=4).cells if c.cell_type == "markdown")
+        n = sum(
+            c.source.count("{exercise}")
+            for p in chapter.glob("*.ipynb")
+            for c in nbformat.read(p, as_version=4).cells
+            if c.cell_type == "markdown"
+        )
         assert n >= 2, f"{chapter.name} has {n} exercises"
 
 

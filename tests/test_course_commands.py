@@ -1,5 +1,6 @@
 """`genai-course execute` and `sync-setup` on bad input: every notebook is validated before any is
 changed, errors name the file in one line without colour codes, and Ctrl-C stores nothing."""
+
 import os
 import signal
 import subprocess
@@ -75,8 +76,9 @@ def test_execute_refuses_non_positive_timeouts(repo, capsys, timeout):
 
 
 def test_execute_reports_a_failing_cell_in_one_line_without_colour_codes(repo, capsys):
-    path = _write(repo / "notebooks" / "a.ipynb", new_markdown_cell(TITLE),
-                  new_code_cell("raise ValueError('the data is wrong')"))
+    path = _write(
+        repo / "notebooks" / "a.ipynb", new_markdown_cell(TITLE), new_code_cell("raise ValueError('the data is wrong')")
+    )
     assert main(["execute", str(path.relative_to(repo))]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "\x1b[" not in err and "a cell failed, outputs not stored: ValueError: the data is wrong" in err
@@ -85,11 +87,20 @@ def test_execute_reports_a_failing_cell_in_one_line_without_colour_codes(repo, c
 
 def test_ctrl_c_during_execute_exits_130_in_one_line_and_stores_no_outputs(repo):
     marker = repo / "started"
-    path = _write(repo / "notebooks" / "a.ipynb", new_markdown_cell(TITLE),
-                  new_code_cell(f"import pathlib, time\npathlib.Path({str(marker)!r}).touch()\nprint('half')\ntime.sleep(120)"),
-                  new_code_cell("print('notebook run time: 1 s')"))
-    proc = subprocess.Popen([sys.executable, "-m", "genai_course", "execute", "notebooks/a.ipynb"], cwd=repo,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    path = _write(
+        repo / "notebooks" / "a.ipynb",
+        new_markdown_cell(TITLE),
+        new_code_cell(f"import pathlib, time\npathlib.Path({str(marker)!r}).touch()\nprint('half')\ntime.sleep(120)"),
+        new_code_cell("print('notebook run time: 1 s')"),
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "genai_course", "execute", "notebooks/a.ipynb"],
+        cwd=repo,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     deadline = time.monotonic() + 240
     while not marker.exists() and time.monotonic() < deadline and proc.poll() is None:
         time.sleep(0.2)
@@ -100,4 +111,6 @@ def test_ctrl_c_during_execute_exits_130_in_one_line_and_stores_no_outputs(repo)
     assert "Traceback" not in err and "AssertionError" not in err
     assert err.strip().splitlines()[-1].startswith("genai-course execute: interrupted while running notebooks/a.ipynb")
     stored = nbformat.read(path, as_version=4)
-    assert all(not c.get("outputs") for c in stored.cells if c.cell_type == "code"), "a half-executed notebook was stored"
+    assert all(not c.get("outputs") for c in stored.cells if c.cell_type == "code"), (
+        "a half-executed notebook was stored"
+    )

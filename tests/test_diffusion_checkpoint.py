@@ -1,4 +1,5 @@
 """The shipped digit diffusion checkpoint loads, fails clearly when damaged, and still has its recorded quality."""
+
 import pytest
 import torch
 

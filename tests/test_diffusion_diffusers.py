@@ -4,6 +4,7 @@ Tolerances: schedules agree to 1e-6 (absolute); one DDPM step and one DDIM step 
 (absolute), except DDPM steps at t <= 1, where both libraries form 1 - ᾱ_t ≈ 1e-4 by float32
 cancellation in different orders, so they agree only to 2e-3 (relative).
 """
+
 import pytest
 import torch
 

@@ -1,4 +1,5 @@
 """The chapter-5 checkers accept the reference solutions and reject typical mistakes with a reason."""
+
 from genai_course.exercises.diffusion import check_ddim_step, check_q_sample
 
 
@@ -21,6 +22,7 @@ def test_variance_instead_of_standard_deviation_is_rejected():
     def wrong(x0, t, alphas_cumprod, noise):
         abar = alphas_cumprod[t].view(-1, *[1] * (x0.dim() - 1))
         return abar * x0 + (1 - abar) * noise  # forgot the square roots
+
     feedback = check_q_sample(wrong)
     assert not feedback and "wrong values" in feedback.message and "Hint" in feedback.message
 
@@ -29,6 +31,7 @@ def test_broadcasting_only_for_points_is_caught_on_images():
     def points_only(x0, t, alphas_cumprod, noise):
         abar = alphas_cumprod[t][:, None]  # (b 1): fine for (b d), breaks for (b c h w)
         return abar.sqrt() * x0 + (1 - abar).sqrt() * noise
+
     feedback = check_q_sample(points_only)
     assert not feedback and "Your code raised RuntimeError" in feedback.message
 
@@ -36,9 +39,11 @@ def test_broadcasting_only_for_points_is_caught_on_images():
 def test_ddim_step_mistakes():
     def no_renoise(x_t, eps, abar_t, abar_prev):
         return (x_t - (1 - abar_t).sqrt() * eps) / abar_t.sqrt()  # returns x̂₀ itself
+
     feedback = check_ddim_step(no_renoise)
     assert not feedback and "wrong values" in feedback.message
 
     def not_attempted(x_t, eps, abar_t, abar_prev):
         raise NotImplementedError()
+
     assert "Not attempted" in check_ddim_step(not_attempted).message

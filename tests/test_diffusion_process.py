@@ -1,12 +1,17 @@
-import math
-
 import pytest
 import torch
 
 from genai_course.diffusion.process import (
-    eps_from_v, posterior_mean_variance, q_sample, q_step, to_x0_eps, v_from_x0_eps, x0_from_eps, x0_from_v,
+    eps_from_v,
+    posterior_mean_variance,
+    q_sample,
+    q_step,
+    to_x0_eps,
+    v_from_x0_eps,
+    x0_from_eps,
+    x0_from_v,
 )
-from genai_course.diffusion.schedules import NoiseSchedule, cosine_betas, linear_betas
+from genai_course.diffusion.schedules import NoiseSchedule
 
 
 def test_schedules_shapes_and_monotone():

@@ -2,7 +2,13 @@ import pytest
 import torch
 
 from genai_course.diffusion.sampling import (
-    classifier_free_guidance, ddim_invert, ddim_sample, ddim_timesteps, ddpm_sample, inpaint, sdedit,
+    classifier_free_guidance,
+    ddim_invert,
+    ddim_sample,
+    ddim_timesteps,
+    ddpm_sample,
+    inpaint,
+    sdedit,
 )
 from genai_course.diffusion.schedules import NoiseSchedule
 
@@ -11,9 +17,11 @@ M, S = 1.5, 0.5  # data: N(M, S²) in every coordinate
 
 def oracle(schedule):
     """The exact ε-predictor E[ε | x_t] for Gaussian data N(M, S²)."""
+
     def model(x, t):
         ab = schedule.alphas_cumprod[t].reshape(-1, *([1] * (x.dim() - 1)))
         return (1 - ab).sqrt() * (x - ab.sqrt() * M) / (ab * S**2 + 1 - ab)
+
     return model
 
 
@@ -61,6 +69,7 @@ def test_timesteps_and_bad_arguments():
 def test_classifier_free_guidance_mixes_predictions():
     def net(x, t, y):
         return x * 0 + y[:, None].float()  # "prediction" = the label, 10 = null
+
     y, x, t = torch.tensor([2, 3]), torch.zeros(2, 4), torch.zeros(2, dtype=torch.long)
     assert torch.equal(classifier_free_guidance(net, y, 1.0, 10)(x, t), net(x, t, y))
     assert torch.allclose(classifier_free_guidance(net, y, 0.0, 10)(x, t), torch.full((2, 4), 10.0))

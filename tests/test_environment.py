@@ -1,7 +1,9 @@
 """environment.yml (conda / Binder) lists exactly the dependencies of pyproject.toml."""
+
 import re
-import tomllib
 from pathlib import Path
+
+import tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,7 +24,7 @@ def environment_requirements() -> set[str]:
     lines = (ROOT / "environment.yml").read_text().splitlines()
     start = next(i for i, line in enumerate(lines) if re.match(r"\s*- pip:\s*$", line))
     reqs = []
-    for line in lines[start + 1:]:
+    for line in lines[start + 1 :]:
         m = re.match(r"\s+- (.+?)\s*(#.*)?$", line)
         if m and not m.group(1).startswith("-e"):
             reqs.append(m.group(1))

@@ -1,7 +1,7 @@
 """Checkers accept the reference solution and reject wrong ones with a message naming the fault."""
+
 import math
 
-import torch
 from einops import rearrange
 
 from genai_course.exercises.transformers import check_attention, check_patchify, check_sinusoidal_encoding
@@ -18,6 +18,7 @@ def test_reference_solutions_pass():
 def test_not_attempted():
     def attention(q, k, v, mask=None):
         raise NotImplementedError()
+
     fb = check_attention(attention)
     assert not fb and "Not attempted" in fb.message
     assert repr(fb).startswith("❌")
@@ -29,6 +30,7 @@ def test_missing_scale_is_reported_as_wrong_values_with_a_hint():
         if mask is not None:
             scores = scores.masked_fill(~mask, float("-inf"))
         return scores.softmax(-1) @ v
+
     fb = check_attention(attention)
     assert not fb and "wrong values" in fb.message and "√d" in fb.message
 
@@ -36,6 +38,7 @@ def test_missing_scale_is_reported_as_wrong_values_with_a_hint():
 def test_softmax_over_wrong_axis_is_rejected():
     def attention(q, k, v, mask=None):
         return (q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])).softmax(-2) @ v
+
     fb = check_attention(attention)
     assert not fb and "wrong values" in fb.message
 
@@ -43,18 +46,25 @@ def test_softmax_over_wrong_axis_is_rejected():
 def test_ignoring_the_mask_is_caught_by_the_masked_case():
     def attention(q, k, v, mask=None):
         return (q @ k.transpose(-1, -2) / math.sqrt(q.shape[-1])).softmax(-1) @ v
+
     fb = check_attention(attention)
     assert not fb and "causal mask" in fb.message and "-inf" in fb.message
 
 
 def test_wrong_shape_names_expected_and_got():
     fb = check_attention(lambda q, k, v, mask=None: q.transpose(-1, -2))
-    assert not fb and "wrong shape" in fb.message and "expected (2, 3, 5, 8)" in fb.message and "got (2, 3, 8, 5)" in fb.message
+    assert (
+        not fb
+        and "wrong shape" in fb.message
+        and "expected (2, 3, 5, 8)" in fb.message
+        and "got (2, 3, 8, 5)" in fb.message
+    )
 
 
 def test_exception_in_student_code_shows_its_message_and_line():
     def attention(q, k, v, mask=None):
         return q @ k  # shapes do not line up
+
     fb = check_attention(attention)
     assert not fb and "Your code raised RuntimeError" in fb.message and "line" in fb.message
     assert "Traceback" not in fb.message
@@ -69,6 +79,7 @@ def test_sin_cos_swapped_is_rejected():
     def encoding(t, d):
         pe = sinusoidal_encoding(t, d)
         return pe[:, [i ^ 1 for i in range(d)]]
+
     fb = check_sinusoidal_encoding(encoding)
     assert not fb and "wrong values" in fb.message
 

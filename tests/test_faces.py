@@ -1,4 +1,5 @@
 """Procedural faces: deterministic, attributes visibly change the pixels, classifier checkpoint."""
+
 import pytest
 import torch
 
@@ -13,7 +14,9 @@ def test_deterministic_and_in_range():
     assert not torch.equal(a.images, make_faces(16, seed=4).images)
 
 
-@pytest.mark.parametrize("name,lo,hi", [("smile", -1.0, 1.0), ("pose", -1.0, 1.0), ("hair_length", 0.0, 1.0), ("skin", 0.0, 1.0)])
+@pytest.mark.parametrize(
+    "name,lo,hi", [("smile", -1.0, 1.0), ("pose", -1.0, 1.0), ("hair_length", 0.0, 1.0), ("skin", 0.0, 1.0)]
+)
 def test_each_attribute_changes_the_image(name, lo, hi):
     attrs = sample_attributes(4, torch.Generator().manual_seed(0))
     low, high = dict(attrs), dict(attrs)

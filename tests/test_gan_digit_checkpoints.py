@@ -1,4 +1,5 @@
 """The shipped digit DCGAN and conditional GAN load and still score their recorded metrics."""
+
 import pytest
 
 from genai_course.gan.checkpoint import load_model, metrics_of

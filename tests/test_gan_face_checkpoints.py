@@ -1,4 +1,5 @@
 """The shipped face checkpoints of the GAN chapter load and still have their recorded metrics."""
+
 import pytest
 import torch
 

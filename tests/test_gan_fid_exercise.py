@@ -1,4 +1,5 @@
 """The Fréchet-distance checker of the DCGAN notebook: the right answer passes, typical faults are named."""
+
 import torch
 
 from genai_course.exercises.gans import check_frechet_distance

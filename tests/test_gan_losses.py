@@ -1,4 +1,5 @@
 """GAN losses and penalties against textbook formulas and torch's own functions."""
+
 import pytest
 import torch
 import torch.nn.functional as F

@@ -1,4 +1,5 @@
 """GAN models, the training loop, the watermark and the detector: shapes, errors, tiny runs."""
+
 import pytest
 import torch
 
@@ -23,12 +24,21 @@ def test_2d_models_and_errors():
 
 def test_train_loop_runs_every_loss_and_logs():
     mix = ring()
-    for loss, extra in (("minimax", {}), ("hinge", {}), ("wasserstein", {"gp_weight": 0.1, "n_critic": 2}),
-                        ("nonsaturating", {"r1_weight": 1.0})):
+    for loss, extra in (
+        ("minimax", {}),
+        ("hinge", {}),
+        ("wasserstein", {"gp_weight": 0.1, "n_critic": 2}),
+        ("nonsaturating", {"r1_weight": 1.0}),
+    ):
         G, D = Generator2D(), Discriminator2D()
-        hist = train_gan(G, D, lambda b: (mix.sample(b), None), lambda b: (torch.randn(b, 8), None),
-                         GANTrainConfig(loss=loss, steps=4, batch_size=16, log_every=2, **extra),
-                         callback=lambda step: {"step_seen": step})
+        hist = train_gan(
+            G,
+            D,
+            lambda b: (mix.sample(b), None),
+            lambda b: (torch.randn(b, 8), None),
+            GANTrainConfig(loss=loss, steps=4, batch_size=16, log_every=2, **extra),
+            callback=lambda step: {"step_seen": step},
+        )
         assert hist.step == [2, 4] and hist.extra["step_seen"] == [2, 4]
         assert all(torch.isfinite(torch.tensor(hist.d_loss)))
     with pytest.raises(ValueError, match="loss must be one of"):
@@ -60,7 +70,9 @@ def test_stylegan_mixing_and_shapes():
     ws = G.ws_from_z(z1, z2, crossover=3)
     assert ws.shape == (3, G.num_ws, 16)
     w1, w2 = G.mapping(z1), G.mapping(z2)
-    assert torch.allclose(ws[:, :3], w1[:, None].expand(-1, 3, -1)) and torch.allclose(ws[:, 3:], w2[:, None].expand(-1, G.num_ws - 3, -1))
+    assert torch.allclose(ws[:, :3], w1[:, None].expand(-1, 3, -1)) and torch.allclose(
+        ws[:, 3:], w2[:, None].expand(-1, G.num_ws - 3, -1)
+    )
     noise = G.fixed_noise(3, torch.Generator().manual_seed(0))
     img = G.synthesize(ws, noise)
     assert img.shape == (3, 3, 32, 32)
@@ -104,6 +116,9 @@ def test_detector_learns_an_easy_fake():
     real = make_faces(128, seed=1).images
     fake = (make_faces(128, seed=2).images + 0.3 * torch.randn(128, 3, 32, 32)).clamp(-1, 1)
     model = train_detector(real, fake, steps=60, batch_size=32)
-    acc = detector_accuracy(model, make_faces(64, seed=3).images,
-                            (make_faces(64, seed=4).images + 0.3 * torch.randn(64, 3, 32, 32)).clamp(-1, 1))
+    acc = detector_accuracy(
+        model,
+        make_faces(64, seed=3).images,
+        (make_faces(64, seed=4).images + 0.3 * torch.randn(64, 3, 32, 32)).clamp(-1, 1),
+    )
     assert acc["balanced"] > 0.9

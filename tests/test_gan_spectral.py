@@ -1,4 +1,5 @@
 """Our power iteration agrees with the exact spectral norm, and torch's parametrization normalizes."""
+
 import torch
 from torch import nn
 

@@ -1,4 +1,5 @@
 """The power-iteration checker of the stabilizing notebook: the right answer passes, typical faults are named."""
+
 import torch
 
 from genai_course.exercises.gans import check_power_iteration

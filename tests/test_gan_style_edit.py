@@ -1,10 +1,18 @@
 """Attribute directions, conditional editing and path measures of the style-control notebook."""
+
 import pytest
 import torch
 
 from genai_course.gan.attributes import AttributeClassifier
-from genai_course.gan.style_edit import (attribute_directions, interpolation_roughness, orthogonalize, path_length,
-                                         render, sample_w, slerp)
+from genai_course.gan.style_edit import (
+    attribute_directions,
+    interpolation_roughness,
+    orthogonalize,
+    path_length,
+    render,
+    sample_w,
+    slerp,
+)
 from genai_course.gan.stylegan import StyleGANConfig, StyleGenerator, modulated_weight
 
 TINY = StyleGANConfig(z_dim=8, w_dim=8, mapping_layers=2, channels=(8, 8, 8, 8))
@@ -24,7 +32,7 @@ def test_regression_recovers_known_directions():
 
 def test_orthogonalize_removes_the_other_directions():
     g = torch.Generator().manual_seed(1)
-    dirs = {k: v / v.norm() for k, v in zip("abcd", torch.randn(4, 10, generator=g))}
+    dirs = {k: v / v.norm() for k, v in zip("abcd", torch.randn(4, 10, generator=g), strict=True)}
     d = orthogonalize(dirs, "a")
     assert d.norm().item() == pytest.approx(1.0)
     assert all(abs(d @ dirs[k]) < 1e-5 for k in "bcd") and d @ dirs["a"] > 0

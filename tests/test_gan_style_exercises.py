@@ -1,4 +1,5 @@
 """Checkers of the style-control and deepfake notebooks: right answers pass, typical faults are named."""
+
 import torch
 import torch.nn.functional as F
 

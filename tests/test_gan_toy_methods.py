@@ -1,4 +1,5 @@
 """The 2-D methods of the stabilizing notebook: their papers' settings, the minibatch-std feature, lr decay."""
+
 import pytest
 import torch
 
@@ -39,8 +40,14 @@ def test_lr_decay_reaches_zero_and_default_keeps_the_rate():
     for decay, last_lr in ((True, 1e-3 / 4), (False, 1e-3)):
         G, D = Generator2D(), Discriminator2D()
         opt_g = torch.optim.Adam(G.parameters(), lr=1e-3)
-        train_gan(G, D, lambda b: (mix.sample(b), None), lambda b: (torch.randn(b, 8), None),
-                  GANTrainConfig(steps=4, batch_size=8, lr_decay=decay), opt_g=opt_g)
+        train_gan(
+            G,
+            D,
+            lambda b: (mix.sample(b), None),
+            lambda b: (torch.randn(b, 8), None),
+            GANTrainConfig(steps=4, batch_size=8, lr_decay=decay),
+            opt_g=opt_g,
+        )
         assert opt_g.param_groups[0]["lr"] == pytest.approx(last_lr)
 
 

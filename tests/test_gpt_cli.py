@@ -20,25 +20,50 @@ def text_file(tmp_path):
 
 
 def test_train_then_sample(tmp_path, text_file, capsys):
-    code, out, err = run(["train-gpt", "--text", str(text_file), "--max-iters", "5", "--out", str(tmp_path / "o"),
-                          "--n-layer", "1", "--n-embd", "32", "--block-size", "16", "--batch-size", "4",
-                          "--quiet", "--threads", "1"], capsys)
+    code, out, err = run(
+        [
+            "train-gpt",
+            "--text",
+            str(text_file),
+            "--max-iters",
+            "5",
+            "--out",
+            str(tmp_path / "o"),
+            "--n-layer",
+            "1",
+            "--n-embd",
+            "32",
+            "--block-size",
+            "16",
+            "--batch-size",
+            "4",
+            "--quiet",
+            "--threads",
+            "1",
+        ],
+        capsys,
+    )
     assert code == 0, err
     assert "nats/char" in out and "tokens/s" in out and (tmp_path / "o" / "ckpt.pt").exists()
-    code, out, err = run(["sample", "--ckpt", str(tmp_path / "o"), "--prompt", "hello", "--max-new-tokens", "10",
-                          "--top-p", "0.9"], capsys)
+    code, out, err = run(
+        ["sample", "--ckpt", str(tmp_path / "o"), "--prompt", "hello", "--max-new-tokens", "10", "--top-p", "0.9"],
+        capsys,
+    )
     assert code == 0 and out.startswith("hello")
 
 
-@pytest.mark.parametrize("setup,args,message", [
-    (None, ["--text", "MISSING"], "does not exist"),
-    (b"", ["--text", "FILE"], "empty"),
-    (b"caf\xe9 latin-1", ["--text", "FILE"], "not UTF-8"),
-    (b"short text", ["--text", "FILE"], "too short"),
-    (b"x" * 5000, ["--text", "FILE", "--tokenizer", "words"], "--tokenizer must be one of"),
-    (b"x" * 5000, ["--text", "FILE", "--n-embd", "30", "--n-head", "4"], "divisible"),
-    (b"x" * 5000, ["--text", "FILE", "--max-iters", "0"], "must be positive"),
-])
+@pytest.mark.parametrize(
+    "setup,args,message",
+    [
+        (None, ["--text", "MISSING"], "does not exist"),
+        (b"", ["--text", "FILE"], "empty"),
+        (b"caf\xe9 latin-1", ["--text", "FILE"], "not UTF-8"),
+        (b"short text", ["--text", "FILE"], "too short"),
+        (b"x" * 5000, ["--text", "FILE", "--tokenizer", "words"], "--tokenizer must be one of"),
+        (b"x" * 5000, ["--text", "FILE", "--n-embd", "30", "--n-head", "4"], "divisible"),
+        (b"x" * 5000, ["--text", "FILE", "--max-iters", "0"], "must be positive"),
+    ],
+)
 def test_bad_input_gives_one_line(tmp_path, capsys, setup, args, message):
     f = tmp_path / "f.txt"
     if setup is not None:
@@ -59,31 +84,50 @@ def test_sample_bad_checkpoint(tmp_path, capsys):
 
 def test_subprocess_exit_status(tmp_path):
     (tmp_path / "e.txt").write_bytes(b"")
-    r = subprocess.run([sys.executable, "-m", "genai_course", "train-gpt", "--text", str(tmp_path / "e.txt")],
-                       capture_output=True, text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "genai_course", "train-gpt", "--text", str(tmp_path / "e.txt")],
+        capture_output=True,
+        text=True,
+    )
     assert r.returncode == 2 and "empty" in r.stderr and "Traceback" not in r.stderr
 
 
 # ------------------------------------------------------------------ hostile or mistaken input
 
-TINY = ["--n-layer", "1", "--n-embd", "32", "--block-size", "16", "--batch-size", "4", "--quiet", "--threads", "1",
-        "--tokenizer", "char"]
+TINY = [
+    "--n-layer",
+    "1",
+    "--n-embd",
+    "32",
+    "--block-size",
+    "16",
+    "--batch-size",
+    "4",
+    "--quiet",
+    "--threads",
+    "1",
+    "--tokenizer",
+    "char",
+]
 
 
 def train_tiny(tmp_path, text_file, capsys, *extra, out="o"):
     return run(["train-gpt", "--text", str(text_file), "--out", str(tmp_path / out), *TINY, *extra], capsys)
 
 
-@pytest.mark.parametrize("args,message", [
-    (["--minutes", "nan"], "--minutes must be a finite number"),
-    (["--minutes", "inf"], "--minutes must be a finite number"),
-    (["--minutes", "-1"], "--minutes must be positive"),
-    (["--lr", "nan"], "--lr must be a finite number"),
-    (["--min-lr=-1e-4"], "--min-lr must lie in [0, --lr"),
-    (["--min-lr", "1"], "--min-lr must lie in [0, --lr"),
-    (["--eval-interval", "-1"], "--eval-interval must be ≥ 0"),
-    (["--dropout", "1.5"], "--dropout must lie in [0, 1)"),
-])
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--minutes", "nan"], "--minutes must be a finite number"),
+        (["--minutes", "inf"], "--minutes must be a finite number"),
+        (["--minutes", "-1"], "--minutes must be positive"),
+        (["--lr", "nan"], "--lr must be a finite number"),
+        (["--min-lr=-1e-4"], "--min-lr must lie in [0, --lr"),
+        (["--min-lr", "1"], "--min-lr must lie in [0, --lr"),
+        (["--eval-interval", "-1"], "--eval-interval must be ≥ 0"),
+        (["--dropout", "1.5"], "--dropout must lie in [0, 1)"),
+    ],
+)
 def test_unusable_settings_are_refused_before_anything_runs(tmp_path, text_file, capsys, args, message):
     code, out, err = train_tiny(tmp_path, text_file, capsys, *args)
     assert code == 2 and message in err and len(err.strip().splitlines()) == 1
@@ -144,8 +188,11 @@ def test_checkpoints_are_saved_at_every_estimate(tmp_path, text_file, capsys, mo
     import genai_course.gpt.train as gpt_train
 
     steps, save = [], gpt_train.save_checkpoint
-    monkeypatch.setattr(gpt_train, "save_checkpoint",
-                        lambda *a, resume=None, **k: steps.append(resume["iter"]) or save(*a, resume=resume, **k))
+    monkeypatch.setattr(
+        gpt_train,
+        "save_checkpoint",
+        lambda *a, resume=None, **k: steps.append(resume["iter"]) or save(*a, resume=resume, **k),
+    )
     code, _, err = train_tiny(tmp_path, text_file, capsys, "--max-iters", "9", "--eval-interval", "3")
     assert code == 0, err
     assert steps == [3, 6, 9]
@@ -181,7 +228,7 @@ def test_ctrl_c_saves_and_resume_continues_exactly(tmp_path, text_file, capsys, 
     assert "resuming" in out and "12 steps" in out
     whole, _, whole_blob = load_checkpoint(tmp_path / "whole")
     cut, _, cut_blob = load_checkpoint(tmp_path / "cut")
-    for (k, a), (_, b) in zip(whole.state_dict().items(), cut.state_dict().items()):
+    for (k, a), (_, b) in zip(whole.state_dict().items(), cut.state_dict().items(), strict=True):
         assert torch_equal(a, b), k
     assert cut_blob["metrics"]["val_loss_nats_per_char"] == whole_blob["metrics"]["val_loss_nats_per_char"]
     assert cut_blob["metrics"]["iters"] == 12
@@ -219,19 +266,22 @@ def _edit(path, change):
     torch.save(blob, path)
 
 
-@pytest.mark.parametrize("change,message", [
-    (lambda b: b["model_config"].update(colour=3), "unknown model config keys: 'colour'"),
-    (lambda b: b["model_config"].update(n_layer="1"), "'n_layer' must be a positive int"),
-    (lambda b: b["model_config"].update(block_size=-16), "'block_size' must be a positive int"),
-    (lambda b: b["model_config"].update(n_layer=1000), "n_layer=1000"),
-    (lambda b: b["model_config"].pop("vocab_size"), "no 'vocab_size'"),
-    (lambda b: b.update(model_config=[1, 2]), "must be a dict"),
-    (lambda b: b.pop("tokenizer"), "malformed tokenizer"),
-    (lambda b: b["tokenizer"].pop("chars"), "malformed tokenizer"),
-    (lambda b: b["model"].pop("wte.weight"), "no wte.weight"),
-    (lambda b: b["model"]["ln_f.weight"].fill_(float("nan")), "NaN or infinite weights (ln_f.weight)"),
-    (lambda b: b["model"]["wte.weight"].fill_(float("inf")), "NaN or infinite weights (wte.weight)"),
-])
+@pytest.mark.parametrize(
+    "change,message",
+    [
+        (lambda b: b["model_config"].update(colour=3), "unknown model config keys: 'colour'"),
+        (lambda b: b["model_config"].update(n_layer="1"), "'n_layer' must be a positive int"),
+        (lambda b: b["model_config"].update(block_size=-16), "'block_size' must be a positive int"),
+        (lambda b: b["model_config"].update(n_layer=1000), "n_layer=1000"),
+        (lambda b: b["model_config"].pop("vocab_size"), "no 'vocab_size'"),
+        (lambda b: b.update(model_config=[1, 2]), "must be a dict"),
+        (lambda b: b.pop("tokenizer"), "malformed tokenizer"),
+        (lambda b: b["tokenizer"].pop("chars"), "malformed tokenizer"),
+        (lambda b: b["model"].pop("wte.weight"), "no wte.weight"),
+        (lambda b: b["model"]["ln_f.weight"].fill_(float("nan")), "NaN or infinite weights (ln_f.weight)"),
+        (lambda b: b["model"]["wte.weight"].fill_(float("inf")), "NaN or infinite weights (wte.weight)"),
+    ],
+)
 def test_sample_refuses_a_malformed_checkpoint_in_one_line(trained, capsys, change, message):
     _edit(trained, change)
     code, out, err = run(["sample", "--ckpt", str(trained)], capsys)
@@ -254,14 +304,30 @@ def test_a_corrupt_checkpoint_never_suggests_turning_weights_only_off(tmp_path, 
 @pytest.mark.parametrize("temperature,message", [("nan", "finite"), ("inf", "finite"), ("-1", "≥ 0")])
 def test_sample_refuses_unusable_temperatures(trained, capsys, temperature, message):
     code, _, err = run(["sample", "--ckpt", str(trained), "--temperature", temperature], capsys)
-    assert code == 2 and f"--temperature must be a finite number ≥ 0" in err and message in err
+    assert code == 2 and "--temperature must be a finite number ≥ 0" in err and message in err
 
 
 def test_temperature_zero_and_tiny_temperatures_are_greedy(trained, capsys):
     outputs = {}
     for seed, t in enumerate(("0", "1e-40", "1e-300")):
-        code, out, err = run(["sample", "--ckpt", str(trained), "--prompt", "hello", "--max-new-tokens", "20",
-                              "--temperature", t, "--num-samples", "2", "--seed", str(seed)], capsys)
+        code, out, err = run(
+            [
+                "sample",
+                "--ckpt",
+                str(trained),
+                "--prompt",
+                "hello",
+                "--max-new-tokens",
+                "20",
+                "--temperature",
+                t,
+                "--num-samples",
+                "2",
+                "--seed",
+                str(seed),
+            ],
+            capsys,
+        )
         assert code == 0, err
         outputs[t] = out
     assert outputs["0"] == outputs["1e-40"] == outputs["1e-300"]

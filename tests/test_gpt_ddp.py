@@ -1,4 +1,5 @@
 """Data parallelism: two processes (gloo, CPU) take exactly the steps one process takes on the same global batch."""
+
 import json
 import os
 import subprocess

@@ -38,16 +38,30 @@ def test_distill_moves_student_towards_teacher():
     ids = torch.randint(0, 20, (400,))
     x = ids[:16][None]
     with torch.no_grad():
-        gap = lambda: torch.nn.functional.kl_div(student(x)[0].log_softmax(-1), teacher(x)[0].log_softmax(-1),  # noqa: E731
-                                                 log_target=True, reduction="batchmean").item()
+
+        def gap() -> float:
+            return torch.nn.functional.kl_div(
+                student(x)[0].log_softmax(-1), teacher(x)[0].log_softmax(-1), log_target=True, reduction="batchmean"
+            ).item()
+
         before = gap()
-    distill(student, teacher, ids, TrainConfig(batch_size=8, max_iters=40, lr=3e-3, warmup_iters=2), alpha=1.0,
-            show_progress=False)
+    distill(
+        student,
+        teacher,
+        ids,
+        TrainConfig(batch_size=8, max_iters=40, lr=3e-3, warmup_iters=2),
+        alpha=1.0,
+        show_progress=False,
+    )
     with torch.no_grad():
         assert gap() < before
     with pytest.raises(ValueError, match="block_size"):
-        distill(GPT(GPTConfig(vocab_size=20, block_size=32, n_layer=1, n_head=1, n_embd=8)), teacher, ids,
-                TrainConfig(max_iters=1))
+        distill(
+            GPT(GPTConfig(vocab_size=20, block_size=32, n_layer=1, n_head=1, n_embd=8)),
+            teacher,
+            ids,
+            TrainConfig(max_iters=1),
+        )
 
 
 def test_shipped_checkpoint_matches_its_recorded_loss():

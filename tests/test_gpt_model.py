@@ -52,7 +52,7 @@ def test_kv_cache_matches_full_recompute(fused):
     cache = KVCache(2)
     with torch.no_grad():
         full = m(x)[0]
-        parts = [m(x[:, :6], cache=cache)[0]] + [m(x[:, i:i + 1], cache=cache)[0] for i in range(6, 15)]
+        parts = [m(x[:, :6], cache=cache)[0]] + [m(x[:, i : i + 1], cache=cache)[0] for i in range(6, 15)]
     assert torch.allclose(torch.cat(parts, 1), full, atol=1e-5)
 
 

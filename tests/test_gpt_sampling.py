@@ -7,8 +7,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from genai_course.gpt.model import GPT, GPTConfig
-from genai_course.gpt.sampling import (beam_search, distinct_n, generate, gpt_logprobs, sample_next,
-                                       top_k_filter, top_p_filter)
+from genai_course.gpt.sampling import (
+    beam_search,
+    distinct_n,
+    generate,
+    gpt_logprobs,
+    sample_next,
+    top_k_filter,
+    top_p_filter,
+)
 
 probs_strategy = st.lists(st.floats(0.001, 1.0), min_size=2, max_size=12)
 
@@ -65,8 +72,10 @@ def test_beam_width_one_is_greedy_and_full_width_is_exact():
         greedy.append(max(range(4), key=lambda j: table[greedy[-1]][j]))
     assert seq1.tolist() == greedy
     # exhaustive search over all 4^4 continuations
-    best = max(itertools.product(range(4), repeat=4),
-               key=lambda s: sum(math.log(table[a][b]) for a, b in zip((0,) + s, s)))
+    best = max(
+        itertools.product(range(4), repeat=4),
+        key=lambda s: sum(math.log(table[a][b]) for a, b in zip((0,) + s, s, strict=False)),
+    )
     seq, score = beam_search(fn, prompt, 4, 64)  # width ≥ 4^3 keeps every prefix
     assert seq.tolist() == [0, *best]
     for w in range(1, 6):
@@ -94,8 +103,10 @@ def test_generate_cache_identical_to_recompute():
     b = generate(m, idx, 30, temperature=0, use_cache=False)
     assert torch.equal(a, b)
     ga, gb = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
-    assert torch.equal(generate(m, idx, 10, top_p=0.9, generator=ga, use_cache=True),
-                       generate(m, idx, 10, top_p=0.9, generator=gb, use_cache=False))
+    assert torch.equal(
+        generate(m, idx, 10, top_p=0.9, generator=ga, use_cache=True),
+        generate(m, idx, 10, top_p=0.9, generator=gb, use_cache=False),
+    )
 
 
 def test_distinct_n():
@@ -118,8 +129,8 @@ def test_exercise_checkers_accept_reference_and_reject_bugs():
 
     def first_only(ids, pair, new_id):
         for i in range(len(ids) - 1):
-            if tuple(ids[i:i + 2]) == pair:
-                return ids[:i] + [new_id] + ids[i + 2:]
+            if tuple(ids[i : i + 2]) == pair:
+                return ids[:i] + [new_id] + ids[i + 2 :]
         return ids
 
     assert not check_merge(first_only).passed
@@ -132,4 +143,4 @@ def test_exercise_checkers_accept_reference_and_reject_bugs():
 
     fb = check_top_p(top_p_off_by_one)
     assert not fb.passed and "nucleus" in fb.message
-    assert "Not attempted" in check_top_p(lambda l, p: (_ for _ in ()).throw(NotImplementedError())).message
+    assert "Not attempted" in check_top_p(lambda logits, p: (_ for _ in ()).throw(NotImplementedError())).message

@@ -1,4 +1,5 @@
 """Temperatures at the edges: 0 is greedy, a tiny one behaves as greedy, NaN and infinity are refused."""
+
 import pytest
 import torch
 

@@ -5,8 +5,17 @@ import torch
 
 from genai_course.gpt.model import GPT, GPTConfig
 from genai_course.gpt.tokenizers import CharTokenizer
-from genai_course.gpt.train import (TrainConfig, configure_optimizer, evaluate, get_batch, load_checkpoint,
-                                    lr_at, prepare_data, save_checkpoint, train)
+from genai_course.gpt.train import (
+    TrainConfig,
+    configure_optimizer,
+    evaluate,
+    get_batch,
+    load_checkpoint,
+    lr_at,
+    prepare_data,
+    save_checkpoint,
+    train,
+)
 
 TEXT = "the cat sat on the mat. " * 200
 
@@ -19,7 +28,11 @@ def small_model(vocab):
 def test_get_batch_targets_are_inputs_shifted():
     ids = torch.arange(100)
     x, y = get_batch(ids, 4, 8, torch.Generator().manual_seed(0))
-    assert x.shape == y.shape == (4, 8) and torch.equal(x[:, 1:], y[:, :-1]) and torch.equal(y - x, torch.ones(4, 8, dtype=torch.long))
+    assert (
+        x.shape == y.shape == (4, 8)
+        and torch.equal(x[:, 1:], y[:, :-1])
+        and torch.equal(y - x, torch.ones(4, 8, dtype=torch.long))
+    )
 
 
 def test_schedule_warms_up_then_decays_to_min():
@@ -28,7 +41,7 @@ def test_schedule_warms_up_then_decays_to_min():
     assert lr_at(0.01, cfg, 0.01) == pytest.approx(1.0)
     assert lr_at(1.0, cfg, 0.01) == pytest.approx(0.1)
     values = [lr_at(f / 100, cfg, 0.01) for f in range(1, 101)]
-    assert all(a >= b for a, b in zip(values, values[1:]))
+    assert all(a >= b for a, b in zip(values, values[1:], strict=False))
 
 
 def test_weight_decay_only_on_matrices():
@@ -45,14 +58,20 @@ def test_training_learns_and_checkpoint_loads_back_exactly(tmp_path):
     train_ids, val_ids, cpt = prepare_data(TEXT, tok)
     m = small_model(tok.vocab_size)
     before = evaluate(m, val_ids)
-    hist = train(m, train_ids, val_ids, TrainConfig(batch_size=8, max_iters=60, lr=3e-3, eval_interval=30,
-                                                    eval_iters=2), cpt, show_progress=False)
+    hist = train(
+        m,
+        train_ids,
+        val_ids,
+        TrainConfig(batch_size=8, max_iters=60, lr=3e-3, eval_interval=30, eval_iters=2),
+        cpt,
+        show_progress=False,
+    )
     after = evaluate(m, val_ids)
     assert after < 0.5 * before and len(hist["val_loss"]) == 1 and hist["tokens_per_second"] > 0
     path = save_checkpoint(tmp_path / "ckpt.pt", m, tok, {"val": after})
     m2, tok2, blob = load_checkpoint(tmp_path)
     assert tok2.to_dict() == tok.to_dict() and blob["metrics"]["val"] == after
-    for (k, a), (_, b) in zip(m.state_dict().items(), m2.state_dict().items()):
+    for (k, a), (_, b) in zip(m.state_dict().items(), m2.state_dict().items(), strict=True):
         assert torch.equal(a, b), k
     assert m2.lm_head.weight is m2.wte.weight
     assert evaluate(m2, val_ids) == after
@@ -85,22 +104,31 @@ def test_nan_loss_raises_at_once_and_nothing_nan_is_saved(tmp_path):
     train_ids, val_ids, cpt = prepare_data(TEXT, tok)
     m = small_model(tok.vocab_size)
     with pytest.raises(TrainingDiverged, match="loss became nan at step 1"):
-        train(m, train_ids, val_ids, TrainConfig(batch_size=8, max_iters=50, lr=1e30, warmup_iters=1),
-              cpt, show_progress=False)
+        train(
+            m,
+            train_ids,
+            val_ids,
+            TrainConfig(batch_size=8, max_iters=50, lr=1e30, warmup_iters=1),
+            cpt,
+            show_progress=False,
+        )
     with pytest.raises(TrainingDiverged, match="not saving"):
         save_checkpoint(tmp_path / "ckpt.pt", m, tok)
     assert not list(tmp_path.iterdir())
 
 
-@pytest.mark.parametrize("kwargs,message", [
-    (dict(max_seconds=float("nan"), max_iters=None), "max_seconds must be finite"),
-    (dict(max_seconds=float("inf"), max_iters=None), "max_seconds must be finite"),
-    (dict(lr=float("nan")), "lr must be finite"),
-    (dict(min_lr=-1e-4), "min_lr must lie in"),
-    (dict(lr=1e-3, min_lr=1e-2), "min_lr must lie in"),
-    (dict(eval_interval=-1), "eval_interval must be ≥ 0"),
-    (dict(max_iters=0), "max_iters must be positive"),
-])
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        (dict(max_seconds=float("nan"), max_iters=None), "max_seconds must be finite"),
+        (dict(max_seconds=float("inf"), max_iters=None), "max_seconds must be finite"),
+        (dict(lr=float("nan")), "lr must be finite"),
+        (dict(min_lr=-1e-4), "min_lr must lie in"),
+        (dict(lr=1e-3, min_lr=1e-2), "min_lr must lie in"),
+        (dict(eval_interval=-1), "eval_interval must be ≥ 0"),
+        (dict(max_iters=0), "max_iters must be positive"),
+    ],
+)
 def test_train_config_refuses_unusable_settings(kwargs, message):
     with pytest.raises(ValueError, match=message):
         TrainConfig(**kwargs)
@@ -109,7 +137,13 @@ def test_train_config_refuses_unusable_settings(kwargs, message):
 def test_gpt_config_from_dict_checks_every_field():
     good = GPTConfig(vocab_size=5, block_size=8, n_layer=1, n_head=2, n_embd=8).to_dict()
     assert GPTConfig.from_dict(good) == GPTConfig(**good)
-    for bad, message in [({"colour": 1}, "unknown"), ({"n_head": 2.0}, "n_head"), ({"n_layer": True}, "n_layer"),
-                         ({"dropout": float("nan")}, "dropout"), ({"bias": "yes"}, "bias"), ({"n_embd": 0}, "n_embd")]:
+    for bad, message in [
+        ({"colour": 1}, "unknown"),
+        ({"n_head": 2.0}, "n_head"),
+        ({"n_layer": True}, "n_layer"),
+        ({"dropout": float("nan")}, "dropout"),
+        ({"bias": "yes"}, "bias"),
+        ({"n_embd": 0}, "n_embd"),
+    ]:
         with pytest.raises(ValueError, match=message):
             GPTConfig.from_dict({**good, **bad})

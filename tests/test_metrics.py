@@ -2,13 +2,18 @@ import numpy as np
 import pytest
 import torch
 
+from genai_course.data.digits import load_digits_tensor
 from genai_course.metrics._io import checkpoint_path, load_metrics, load_state
 from genai_course.metrics.digit_classifier import (
-    CHECKPOINT, FORMAT, class_accuracy, confident_fraction, load_digit_classifier, heldout_accuracy,
+    CHECKPOINT,
+    FORMAT,
+    class_accuracy,
+    confident_fraction,
+    heldout_accuracy,
+    load_digit_classifier,
 )
 from genai_course.metrics.fid import course_fid, frechet_distance, frechet_distance_features
 from genai_course.metrics.two_d import energy_distance, mmd_rbf, mode_coverage
-from genai_course.data.digits import load_digits_tensor
 
 
 def test_frechet_closed_form_gaussians():

@@ -1,5 +1,6 @@
 """nbgrader compatibility, proven by nbgrader: its own ClearSolutions, with its default markers and
 Python stub, leaves exactly the code cells that `genai-course student` writes."""
+
 import copy
 import re
 from pathlib import Path
@@ -38,6 +39,8 @@ def test_nbgrader_clears_the_same_code_as_genai_course_student():
         ours = to_student(nb, str(path))
         theirs_code = [stubs_marked(c.source, stub)[0] for c in theirs.cells if c.cell_type == "code"]
         ours_code = [stubs_marked(c.source, OUR_STUB) for c in ours.cells if c.cell_type == "code"]
-        assert [s for s, _ in ours_code] == theirs_code, f"{path.relative_to(ROOT)}: nbgrader and genai-course student differ"
+        assert [s for s, _ in ours_code] == theirs_code, (
+            f"{path.relative_to(ROOT)}: nbgrader and genai-course student differ"
+        )
         replaced += sum(n for _, n in ours_code)
     assert replaced >= 10, "expected the course's exercises to be cleared"  # the comparison is not vacuous

@@ -1,12 +1,12 @@
 """Positional encodings: the sinusoidal formula, RoPE's rotation and relative-position property."""
+
 import math
 
 import pytest
 import torch
 
 from genai_course.nn.attention import scaled_dot_product_attention
-from genai_course.nn.positional import (LearnedPositions, SinusoidalPositions, apply_rope,
-                                        sinusoidal_encoding)
+from genai_course.nn.positional import LearnedPositions, SinusoidalPositions, apply_rope, sinusoidal_encoding
 
 
 def test_sinusoidal_matches_the_formula_entry_by_entry():

@@ -1,4 +1,5 @@
 """RLHF pieces (chapter 2, part 2) against hand-computed values from the papers' formulas, on tiny random GPTs."""
+
 import math
 import random
 import string
@@ -10,8 +11,16 @@ import torch.nn.functional as F
 from genai_course.gpt.model import GPT, GPTConfig
 from genai_course.gpt.tokenizers import CharTokenizer
 from genai_course.rlhf.dpo import dpo_loss
-from genai_course.rlhf.encoding import (END, MAX_RESPONSE, PROMPT_WIDTH, decode_responses, encode_prompts,
-                                        encode_responses, prompt_text, response_mask)
+from genai_course.rlhf.encoding import (
+    END,
+    MAX_RESPONSE,
+    PROMPT_WIDTH,
+    decode_responses,
+    encode_prompts,
+    encode_responses,
+    prompt_text,
+    response_mask,
+)
 from genai_course.rlhf.evaluation import head_to_head, kl_to_reference, win_rate
 from genai_course.rlhf.labeler import SimulatedLabeler, ranking_to_pairs
 from genai_course.rlhf.policy import response_logprobs, sample_responses
@@ -71,12 +80,15 @@ def test_bradley_terry_saturated_inputs_stay_finite():
 # --- PPO clipped surrogate ---------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ratio, adv, expected", [
-    (1.5, 1.0, -1.2),   # ρ > 1+ε, A > 0: min(1.5, 1.2) = 1.2 → the gain is capped
-    (0.5, -1.0, 0.8),   # ρ < 1−ε, A < 0: min(−0.5, −0.8) = −0.8 → the loss is capped
-    (0.5, 1.0, -0.5),   # ρ < 1−ε, A > 0: min(0.5, 0.8) = 0.5 → unclipped, min picks ρA
-    (1.5, -1.0, 1.5),   # ρ > 1+ε, A < 0: min(−1.5, −1.2) = −1.5 → unclipped, min picks ρA
-])
+@pytest.mark.parametrize(
+    "ratio, adv, expected",
+    [
+        (1.5, 1.0, -1.2),  # ρ > 1+ε, A > 0: min(1.5, 1.2) = 1.2 → the gain is capped
+        (0.5, -1.0, 0.8),  # ρ < 1−ε, A < 0: min(−0.5, −0.8) = −0.8 → the loss is capped
+        (0.5, 1.0, -0.5),  # ρ < 1−ε, A > 0: min(0.5, 0.8) = 0.5 → unclipped, min picks ρA
+        (1.5, -1.0, 1.5),  # ρ > 1+ε, A < 0: min(−1.5, −1.2) = −1.5 → unclipped, min picks ρA
+    ],
+)
 def test_clipped_surrogate_four_branches(ratio, adv, expected):
     logp_old = torch.tensor([[-2.0]], dtype=torch.float64)
     loss = clipped_surrogate(logp_old + math.log(ratio), logp_old, torch.tensor([[adv]], dtype=torch.float64), 0.2)
@@ -84,12 +96,15 @@ def test_clipped_surrogate_four_branches(ratio, adv, expected):
     assert loss.item() == pytest.approx(expected, abs=1e-12)
 
 
-@pytest.mark.parametrize("ratio, adv, expected_grad", [
-    (1.5, 1.0, 0.0),    # clipped: the loss is the constant −(1+ε)A
-    (0.5, -1.0, 0.0),   # clipped: the loss is the constant −(1−ε)A
-    (0.5, 1.0, -0.5),   # unclipped: d(−ρA)/d log π = −ρA
-    (1.5, -1.0, 1.5),   # unclipped: −ρA = 1.5
-])
+@pytest.mark.parametrize(
+    "ratio, adv, expected_grad",
+    [
+        (1.5, 1.0, 0.0),  # clipped: the loss is the constant −(1+ε)A
+        (0.5, -1.0, 0.0),  # clipped: the loss is the constant −(1−ε)A
+        (0.5, 1.0, -0.5),  # unclipped: d(−ρA)/d log π = −ρA
+        (1.5, -1.0, 1.5),  # unclipped: −ρA = 1.5
+    ],
+)
 def test_clipped_surrogate_gradient_vanishes_only_on_the_clipped_branch(ratio, adv, expected_grad):
     logp_old = torch.tensor([[-2.0]], dtype=torch.float64)
     logp = (logp_old + math.log(ratio)).requires_grad_(True)
@@ -291,13 +306,13 @@ def test_each_kind_gives_the_documented_answer():
             ins = make_instruction(rng, kind)
             words = ins.text.split()
             assert ins.kind == kind and words[0] == kind
-            if kind == "repeat":    # repeat dog 3 times → dog dog dog
+            if kind == "repeat":  # repeat dog 3 times → dog dog dog
                 assert ins.answer == " ".join([words[1]] * int(words[2]))
             elif kind == "reverse":  # reverse star → rats
                 assert ins.answer == words[1][::-1]
-            elif kind == "add":      # add 12 and 7 → 19
+            elif kind == "add":  # add 12 and 7 → 19
                 assert ins.answer == str(int(words[1]) + int(words[3]))
-            else:                    # shout moon → MOON
+            else:  # shout moon → MOON
                 assert ins.answer == words[1].upper()
 
 
@@ -477,7 +492,7 @@ def test_head_to_head_separates_identical_responses_from_ties():
     # A: "ab" beats "a"; "x" = "x" is identical; "p" vs "q" tie at 0.5; "z" loses to "y"
     match = head_to_head(["ab", "x", "p", "z"], [1.0, 0.5, 0.5, 0.0], ["a", "x", "q", "y"], [0.6, 0.5, 0.5, 1.0])
     assert (match.wins, match.losses, match.ties, match.identical) == (1, 1, 1, 1)
-    assert match.win_rate == pytest.approx((1 + 0.5) / 3)           # identical responses are skipped
+    assert match.win_rate == pytest.approx((1 + 0.5) / 3)  # identical responses are skipped
     assert match.win_rate_ties_half == pytest.approx((1 + 0.5 * 2) / 4)
     with pytest.raises(ValueError, match="equally many"):
         head_to_head(["a"], [1.0], [], [])

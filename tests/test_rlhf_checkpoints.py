@@ -1,4 +1,5 @@
 """The shipped RLHF checkpoints load, reproduce their recorded metrics, and a damaged file gives a clear error."""
+
 import pytest
 import torch
 
@@ -43,7 +44,9 @@ def test_policies_reproduce_their_win_rate_against_sft(sft, name):
     sft_texts, sft_scores = evaluate_policy(model, tok, evals)
     texts, scores = evaluate_policy(policy, tok, evals)
     assert mean(scores) == pytest.approx(record["eval_true_score"], abs=0.03)
-    assert head_to_head(texts, scores, sft_texts, sft_scores).win_rate == pytest.approx(record["win_rate_vs_sft"], abs=0.04)
+    assert head_to_head(texts, scores, sft_texts, sft_scores).win_rate == pytest.approx(
+        record["win_rate_vs_sft"], abs=0.04
+    )
     assert record["eval_true_score"] > record["sft_eval_true_score"]
 
 

@@ -1,5 +1,5 @@
 """RLHF checkers accept the reference losses and reject wrong ones with a message naming the fault."""
-import pytest
+
 import torch
 import torch.nn.functional as F
 
@@ -33,29 +33,29 @@ def test_not_attempted():
 
 
 def test_bradley_terry_wrong_sign_is_named():
-    fb = check_bradley_terry(lambda w, l: F.logsigmoid(w - l).mean())
+    fb = check_bradley_terry(lambda w, lose: F.logsigmoid(w - lose).mean())
     assert not fb and "wrong sign" in fb.message
 
 
 def test_bradley_terry_without_mean_is_rejected():
-    fb = check_bradley_terry(lambda w, l: -F.logsigmoid(w - l))
+    fb = check_bradley_terry(lambda w, lose: -F.logsigmoid(w - lose))
     assert not fb and "one value per pair" in fb.message and ".mean()" in fb.message
 
 
 def test_bradley_terry_probability_form_is_rejected():
     # the mean of σ instead of log σ: right sign, right shape, wrong values
-    fb = check_bradley_terry(lambda w, l: -torch.sigmoid(w - l).mean())
+    fb = check_bradley_terry(lambda w, lose: -torch.sigmoid(w - lose).mean())
     assert not fb and "wrong values" in fb.message and "σ(r_chosen − r_rejected)" in fb.message
 
 
 def test_bradley_terry_naive_log_sigmoid_is_rejected_on_saturated_pairs():
-    fb = check_bradley_terry(lambda w, l: -torch.log(torch.sigmoid(w - l)).mean())
+    fb = check_bradley_terry(lambda w, lose: -torch.log(torch.sigmoid(w - lose)).mean())
     assert not fb and ("logsigmoid" in fb.message or "not finite" in fb.message)
 
 
 def test_bradley_terry_non_finite_answer_mentions_logsigmoid():
     # ½ log(σ²) = log σ mathematically, but σ(−200)² underflows to 0 in float32, so the loss is inf
-    fb = check_bradley_terry(lambda w, l: -(0.5 * torch.log(torch.sigmoid(w - l) ** 2)).mean())
+    fb = check_bradley_terry(lambda w, lose: -(0.5 * torch.log(torch.sigmoid(w - lose) ** 2)).mean())
     assert not fb and "not finite" in fb.message and "logsigmoid" in fb.message
 
 

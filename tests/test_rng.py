@@ -6,6 +6,7 @@ tests check the source instead: every draw that mixes a generator with a device 
 ``genai_course.rng``, which draws on the generator's own device, and every generator says
 which device it lives on.
 """
+
 import ast
 import json
 import re
@@ -20,8 +21,18 @@ from genai_course.gpt.sampling import sample_next
 ROOT = Path(__file__).resolve().parents[1]
 SOURCES = sorted(p for p in (ROOT / "src" / "genai_course").rglob("*.py") if p.name != "rng.py")
 NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))
-RANDOM_DRAWS = {"multinomial", "randn", "rand", "randint", "randperm", "normal", "bernoulli", "randn_like",
-                "rand_like", "randint_like"}
+RANDOM_DRAWS = {
+    "multinomial",
+    "randn",
+    "rand",
+    "randint",
+    "randperm",
+    "normal",
+    "bernoulli",
+    "randn_like",
+    "rand_like",
+    "randint_like",
+}
 
 
 def _code_of(path: Path) -> list[tuple[str, str]]:
@@ -29,9 +40,14 @@ def _code_of(path: Path) -> list[tuple[str, str]]:
     if path.suffix == ".py":
         return [(path.relative_to(ROOT).as_posix(), path.read_text(encoding="utf-8"))]
     cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
-    return [(f"{path.relative_to(ROOT).as_posix()} cell {i}",
-             re.sub(r"^(\s*)%.*$", r"\1pass", "".join(c["source"]), flags=re.M))
-            for i, c in enumerate(cells) if c["cell_type"] == "code"]
+    return [
+        (
+            f"{path.relative_to(ROOT).as_posix()} cell {i}",
+            re.sub(r"^(\s*)%.*$", r"\1pass", "".join(c["source"]), flags=re.M),
+        )
+        for i, c in enumerate(cells)
+        if c["cell_type"] == "code"
+    ]
 
 
 def _findings(where: str, source: str) -> list[str]:
@@ -43,13 +59,17 @@ def _findings(where: str, source: str) -> list[str]:
         if name == "Generator" and not node.args and "device" not in kwargs:
             found.append(f"{where}, line {node.lineno}: torch.Generator() without a device")
         if name == "multinomial" and ast.unparse(node.func.value) != "rng":
-            found.append(f"{where}, line {node.lineno}: torch.multinomial: use rng.multinomial, "
-                         "which draws on the generator's device")
+            found.append(
+                f"{where}, line {node.lineno}: torch.multinomial: use rng.multinomial, "
+                "which draws on the generator's device"
+            )
         if name in RANDOM_DRAWS and "generator" in kwargs and "device" in kwargs:
             gen, dev = ast.unparse(kwargs["generator"]), ast.unparse(kwargs["device"])
             if dev != f"{gen}.device":
-                found.append(f"{where}, line {node.lineno}: {name}(generator={gen}, device={dev}): "
-                             f"draw on {gen}.device (or use rng.randn) and move the result")
+                found.append(
+                    f"{where}, line {node.lineno}: {name}(generator={gen}, device={dev}): "
+                    f"draw on {gen}.device (or use rng.randn) and move the result"
+                )
     return found
 
 
@@ -60,14 +80,18 @@ def test_generators_are_device_correct(path):
 
 
 def test_the_check_finds_the_pattern_that_crashes_on_a_gpu():
-    crashing = ("g = torch.Generator()\n"
-                "x = torch.randn(4, generator=g, device=device)\n"
-                "tok = torch.multinomial(probs, 1, generator=g)\n")
+    crashing = (
+        "g = torch.Generator()\n"
+        "x = torch.randn(4, generator=g, device=device)\n"
+        "tok = torch.multinomial(probs, 1, generator=g)\n"
+    )
     found = _findings("example", crashing)
     assert len(found) == 3 and "without a device" in found[0]
-    fine = ("g = torch.Generator('cpu')\n"
-            "x = torch.randn(4, generator=g, device=g.device)\n"
-            "tok = rng.multinomial(probs, 1, generator=g)\n")
+    fine = (
+        "g = torch.Generator('cpu')\n"
+        "x = torch.randn(4, generator=g, device=g.device)\n"
+        "tok = rng.multinomial(probs, 1, generator=g)\n"
+    )
     assert _findings("example", fine) == []
 
 

@@ -1,4 +1,5 @@
 """Power-law fits recover known exponents; the sweep runs end to end on a tiny budget."""
+
 import numpy as np
 import pytest
 import torch
@@ -35,12 +36,15 @@ def test_fit_agrees_with_numpy_lstsq():
     assert law.alpha == pytest.approx(-slope) and law.a == pytest.approx(np.exp(intercept))
 
 
-@pytest.mark.parametrize("n, loss, match", [
-    ([1, 2, 3], [1, 2], "same length"),
-    ([1], [1], "at least 2"),
-    ([1, -2], [1, 2], "positive"),
-    ([1, 2], [0, 2], "positive"),
-])
+@pytest.mark.parametrize(
+    "n, loss, match",
+    [
+        ([1, 2, 3], [1, 2], "same length"),
+        ([1], [1], "at least 2"),
+        ([1, -2], [1, 2], "positive"),
+        ([1, 2], [0, 2], "positive"),
+    ],
+)
 def test_fit_bad_input(n, loss, match):
     with pytest.raises(ValueError, match=match):
         fit_power_law(n, loss)

@@ -1,4 +1,5 @@
 """The toy sequence tasks: deterministic, correct, disjoint splits, padding and bad input."""
+
 import pytest
 import torch
 
@@ -59,14 +60,17 @@ def test_exact_match_of_an_oracle():
     assert seq.exact_match(Oracle(), pairs, batch_size=16) == 1.0
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: seq.make_pairs("sort", 5), "task must be one of"),
-    (lambda: seq.make_pairs("reverse", 5, min_len=3, max_len=2), "min_len <= max_len"),
-    (lambda: seq.make_pairs("reverse", 100, min_len=1, max_len=1), "distinct"),
-    (lambda: seq.encode("12a"), "may only contain"),
-    (lambda: seq.encode(12), "must be a str"),
-    (lambda: seq.to_tensors([]), "empty"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: seq.make_pairs("sort", 5), "task must be one of"),
+        (lambda: seq.make_pairs("reverse", 5, min_len=3, max_len=2), "min_len <= max_len"),
+        (lambda: seq.make_pairs("reverse", 100, min_len=1, max_len=1), "distinct"),
+        (lambda: seq.encode("12a"), "may only contain"),
+        (lambda: seq.encode(12), "must be a str"),
+        (lambda: seq.to_tensors([]), "empty"),
+    ],
+)
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()

@@ -1,17 +1,27 @@
 """Procedural shape scenes: deterministic, drawn where described, captioned, bad input rejected."""
+
 import numpy as np
 import pytest
 import torch
 
-from genai_course.data.shapes import (COLOURS, SHAPES, SceneObject, caption, draw_scene, random_objects,
-                                      random_scene, random_scenes, shape_mask)
+from genai_course.data.shapes import (
+    COLOURS,
+    SHAPES,
+    SceneObject,
+    caption,
+    draw_scene,
+    random_objects,
+    random_scene,
+    random_scenes,
+    shape_mask,
+)
 
 
 def test_deterministic_given_seed():
     a, b = random_scenes(4, seed=7, size=16), random_scenes(4, seed=7, size=16)
-    assert all(torch.equal(x.image, y.image) and x.caption == y.caption for x, y in zip(a, b))
+    assert all(torch.equal(x.image, y.image) and x.caption == y.caption for x, y in zip(a, b, strict=True))
     c = random_scenes(4, seed=8, size=16)
-    assert any(x.caption != y.caption for x, y in zip(a, c))
+    assert any(x.caption != y.caption for x, y in zip(a, c, strict=True))
 
 
 def test_image_range_shape_and_colour_at_centre():
@@ -25,7 +35,7 @@ def test_image_range_shape_and_colour_at_centre():
 
 def test_circle_area_matches_pi_r_squared():
     mask = shape_mask(SceneObject("circle", "blue", 0.5, 0.5, 0.3), 64, supersample=8)
-    assert abs(mask.mean() - np.pi * 0.3 ** 2) < 0.005
+    assert abs(mask.mean() - np.pi * 0.3**2) < 0.005
 
 
 def test_shapes_differ():
@@ -43,13 +53,16 @@ def test_random_scene_description_and_caption():
         for o in scene.objects:
             assert f"{o.colour} {o.shape}" in scene.caption
         for i, a in enumerate(scene.objects):  # no overlaps
-            for b in scene.objects[i + 1:]:
+            for b in scene.objects[i + 1 :]:
                 assert (a.x - b.x) ** 2 + (a.y - b.y) ** 2 > (a.r + b.r) ** 2
 
 
 def test_caption_grammar():
-    objs = [SceneObject("circle", "red", 0.2, 0.2, 0.1), SceneObject("square", "blue", 0.7, 0.7, 0.1),
-            SceneObject("triangle", "green", 0.2, 0.7, 0.1)]
+    objs = [
+        SceneObject("circle", "red", 0.2, 0.2, 0.1),
+        SceneObject("square", "blue", 0.7, 0.7, 0.1),
+        SceneObject("triangle", "green", 0.2, 0.7, 0.1),
+    ]
     assert caption(objs[:1]) == "a red circle"
     assert caption(objs[:2]) == "a red circle and a blue square"
     assert caption(objs) == "a red circle, a blue square and a green triangle"
@@ -61,15 +74,18 @@ def test_repeats_allowed_when_not_distinct():
     assert [o.shape for o in objs] == ["circle"] * 3
 
 
-@pytest.mark.parametrize("call, match", [
-    (lambda: SceneObject("star", "red", 0.5, 0.5, 0.1), "shape must be one of"),
-    (lambda: SceneObject("circle", "pink", 0.5, 0.5, 0.1), "colour must be one of"),
-    (lambda: SceneObject("circle", "red", 0.5, 0.5, 0.7), "0 < r < 0.5"),
-    (lambda: draw_scene([], size=2), "size must be"),
-    (lambda: draw_scene(["circle"], size=8), "SceneObject"),
-    (lambda: random_objects(np.random.RandomState(0), 4), "distinct"),
-    (lambda: random_scene(0), "RandomState"),
-])
+@pytest.mark.parametrize(
+    "call, match",
+    [
+        (lambda: SceneObject("star", "red", 0.5, 0.5, 0.1), "shape must be one of"),
+        (lambda: SceneObject("circle", "pink", 0.5, 0.5, 0.1), "colour must be one of"),
+        (lambda: SceneObject("circle", "red", 0.5, 0.5, 0.7), "0 < r < 0.5"),
+        (lambda: draw_scene([], size=2), "size must be"),
+        (lambda: draw_scene(["circle"], size=8), "SceneObject"),
+        (lambda: random_objects(np.random.RandomState(0), 4), "distinct"),
+        (lambda: random_scene(0), "RandomState"),
+    ],
+)
 def test_bad_input(call, match):
     with pytest.raises(ValueError, match=match):
         call()

@@ -1,4 +1,5 @@
 """Student versions: solutions removed, outputs cleared, runnable, and the checks say 'not attempted'."""
+
 import json
 import subprocess
 import sys
@@ -6,10 +7,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-
-from genai_course.cli import main
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_raw_cell
 
+from genai_course.cli import main
 from genai_course.course.check import check_results, check_submission
 from genai_course.course.student import BEGIN, END, NotebookError, strip_code_solution, to_student
 
@@ -23,11 +23,14 @@ def test_code_solution_becomes_not_implemented_keeping_indentation():
     assert "return x + 1" not in out and "    raise NotImplementedError()" in out and "print(f)" in out
 
 
-@pytest.mark.parametrize("src, message", [
-    (f"{BEGIN}\nx = 1", "without a matching"),
-    (f"x = 1\n{END}", "without a '### BEGIN"),
-    (f"{BEGIN}\n{BEGIN}\n{END}", "appears twice"),
-])
+@pytest.mark.parametrize(
+    "src, message",
+    [
+        (f"{BEGIN}\nx = 1", "without a matching"),
+        (f"x = 1\n{END}", "without a '### BEGIN"),
+        (f"{BEGIN}\n{BEGIN}\n{END}", "appears twice"),
+    ],
+)
 def test_malformed_markers_are_reported(src, message):
     with pytest.raises(NotebookError, match=message):
         strip_code_solution(src, "nb, cell 3")
@@ -64,8 +67,11 @@ def test_cli_rejects_missing_and_malformed_input(tmp_path, capsys):
 
 
 def test_cli_exits_nonzero_with_one_line_in_a_subprocess(tmp_path):
-    result = subprocess.run([sys.executable, "-m", "genai_course", "student", str(tmp_path / "x"), str(tmp_path)],
-                            capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "genai_course", "student", str(tmp_path / "x"), str(tmp_path)],
+        capture_output=True,
+        text=True,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().count("\n") == 0 and "does not exist" in result.stderr
     assert "Traceback" not in result.stderr
@@ -89,8 +95,9 @@ def test_check_command_reports_reference_notebook_passes(tmp_path, capsys):
     assert json.loads(ATTENTION.read_text())["nbformat"] == 4
 
 
-@pytest.mark.parametrize("path", sorted((ROOT / "notebooks").rglob("*.ipynb")),
-                         ids=lambda p: p.relative_to(ROOT).as_posix())
+@pytest.mark.parametrize(
+    "path", sorted((ROOT / "notebooks").rglob("*.ipynb")), ids=lambda p: p.relative_to(ROOT).as_posix()
+)
 def test_student_versions_only_call_exercise_functions_in_their_checks(path):
     """In a student version an exercise function raises NotImplementedError; a later cell that calls
     it (other than the check) would stop the notebook there, so the rest must use the library's version."""
@@ -101,8 +108,11 @@ def test_student_versions_only_call_exercise_functions_in_their_checks(path):
         if cell.cell_type != "code" or BEGIN not in cell.source:
             continue
         for name in re.findall(r"^def (\w+)", cell.source, re.M):
-            later = [j for j, c in enumerate(nb.cells) if j > i and c.cell_type == "code"
-                     and re.search(rf"\b{name}\(", c.source) and "check_" not in c.source]
+            later = [
+                j
+                for j, c in enumerate(nb.cells)
+                if j > i and c.cell_type == "code" and re.search(rf"\b{name}\(", c.source) and "check_" not in c.source
+            ]
             assert not later, f"cells {later} call the exercise function {name}()"
 
 
@@ -121,13 +131,16 @@ def _texts(folder: Path) -> dict:
     return {p.relative_to(folder).as_posix(): p.read_text() for p in sorted(folder.rglob("*.ipynb"))}
 
 
-@pytest.mark.parametrize("src, out", [
-    ("course", "course/ch1"),          # OUT inside SRC: replaced course/ch1/a.ipynb, nested on every run
-    ("course", "course"),
-    ("course/ch1", "course"),          # SRC inside OUT: course/a.ipynb would be replaced by ch1's student copy
-    ("course/a.ipynb", "course"),      # the source itself
-    ("course/ch1/a.ipynb", "course"),
-])
+@pytest.mark.parametrize(
+    "src, out",
+    [
+        ("course", "course/ch1"),  # OUT inside SRC: replaced course/ch1/a.ipynb, nested on every run
+        ("course", "course"),
+        ("course/ch1", "course"),  # SRC inside OUT: course/a.ipynb would be replaced by ch1's student copy
+        ("course/a.ipynb", "course"),  # the source itself
+        ("course/ch1/a.ipynb", "course"),
+    ],
+)
 def test_output_overlapping_the_source_is_refused_and_nothing_changes(tmp_path, capsys, monkeypatch, src, out):
     monkeypatch.chdir(tmp_path)
     _solved(tmp_path / "course" / "a.ipynb", "return 'A'")
@@ -160,22 +173,34 @@ def test_an_existing_notebook_with_solutions_or_a_link_to_the_source_is_not_over
     assert "is a source notebook" in capsys.readouterr().err and "THE-SECRET" in src.read_text()
 
 
-@pytest.mark.parametrize("cell, message", [
-    (new_code_cell("def f():\n    #### BEGIN SOLUTION\n    return 1\n    #### END SOLUTION"), "looks like a solution marker"),
-    (new_code_cell("def f():\n    ###BEGIN SOLUTION\n    return 1\n    ###END SOLUTION"), "looks like a solution marker"),
-    (new_code_cell("def f():\n    ### begin solution\n    return 1\n    ### end solution"), "looks like a solution marker"),
-    (new_code_cell("def f():\n    # BEGIN_SOLUTION\n    return 1"), "looks like a solution marker"),
-    (new_code_cell(f"x = 1  {BEGIN}\ny = 2\n{END}"), "looks like a solution marker"),
-    (new_markdown_cell(f"{BEGIN}\nThe answer is 42.\n{END}"), "Markdown cell are not supported"),
-    (new_markdown_cell("```{Solution} ex\nThe answer is 42.\n```"), "looks like a solution directive"),
-    (new_markdown_cell("``` {solution} ex\nThe answer is 42.\n```"), "looks like a solution directive"),
-    (new_raw_cell(f"{BEGIN}\nThe answer is 42.\n{END}"), "raw cell"),
-    (new_raw_cell("```{solution}\nThe answer is 42.\n```"), "raw cell"),
-    (new_code_cell("x = 1", metadata={"tags": ["solution"]}), "metadata"),
-    (new_code_cell("answer = 42", metadata={"nbgrader": {"solution": True, "grade_id": "a"}}), "nbgrader.solution"),
-    (new_markdown_cell("```{solution-start} ex\n```\nThe answer is 42."), "no matching"),
-    (new_markdown_cell("```{solution-end}\n```"), "without a '{solution-start}'"),
-])
+@pytest.mark.parametrize(
+    "cell, message",
+    [
+        (
+            new_code_cell("def f():\n    #### BEGIN SOLUTION\n    return 1\n    #### END SOLUTION"),
+            "looks like a solution marker",
+        ),
+        (
+            new_code_cell("def f():\n    ###BEGIN SOLUTION\n    return 1\n    ###END SOLUTION"),
+            "looks like a solution marker",
+        ),
+        (
+            new_code_cell("def f():\n    ### begin solution\n    return 1\n    ### end solution"),
+            "looks like a solution marker",
+        ),
+        (new_code_cell("def f():\n    # BEGIN_SOLUTION\n    return 1"), "looks like a solution marker"),
+        (new_code_cell(f"x = 1  {BEGIN}\ny = 2\n{END}"), "looks like a solution marker"),
+        (new_markdown_cell(f"{BEGIN}\nThe answer is 42.\n{END}"), "Markdown cell are not supported"),
+        (new_markdown_cell("```{Solution} ex\nThe answer is 42.\n```"), "looks like a solution directive"),
+        (new_markdown_cell("``` {solution} ex\nThe answer is 42.\n```"), "looks like a solution directive"),
+        (new_raw_cell(f"{BEGIN}\nThe answer is 42.\n{END}"), "raw cell"),
+        (new_raw_cell("```{solution}\nThe answer is 42.\n```"), "raw cell"),
+        (new_code_cell("x = 1", metadata={"tags": ["solution"]}), "metadata"),
+        (new_code_cell("answer = 42", metadata={"nbgrader": {"solution": True, "grade_id": "a"}}), "nbgrader.solution"),
+        (new_markdown_cell("```{solution-start} ex\n```\nThe answer is 42."), "no matching"),
+        (new_markdown_cell("```{solution-end}\n```"), "without a '{solution-start}'"),
+    ],
+)
 def test_near_miss_markers_fail_loudly_instead_of_leaking(cell, message):
     nb = new_notebook(cells=[new_markdown_cell("# Title"), cell])
     with pytest.raises(NotebookError, match=message):
@@ -189,21 +214,25 @@ def test_solutions_named_in_notebook_metadata_fail_loudly():
 
 
 def test_nbgrader_solution_cells_with_markers_are_converted():
-    cell = new_code_cell(f"def f():\n    {BEGIN}\n    {SECRET}\n    {END}",
-                         metadata={"nbgrader": {"solution": True, "grade": False, "grade_id": "f_solution"}})
+    cell = new_code_cell(
+        f"def f():\n    {BEGIN}\n    {SECRET}\n    {END}",
+        metadata={"nbgrader": {"solution": True, "grade": False, "grade_id": "f_solution"}},
+    )
     out = to_student(new_notebook(cells=[cell]), "nb.ipynb")
     assert "THE-SECRET" not in out.cells[0].source and "raise NotImplementedError()" in out.cells[0].source
 
 
 def test_gated_solutions_are_removed_with_the_cells_between_them():
-    nb = new_notebook(cells=[
-        new_markdown_cell("# Title"),
-        new_markdown_cell("Before the solution.\n\n```{solution-start} ex-f\n:class: dropdown\n```\nWe write:"),
-        new_code_cell(SECRET.replace("return", "answer =")),
-        new_markdown_cell("It works because ... THE-SECRET"),
-        new_markdown_cell("```{solution-end}\n```\nAfter the solution."),
-        new_code_cell("print('kept')"),
-    ])
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# Title"),
+            new_markdown_cell("Before the solution.\n\n```{solution-start} ex-f\n:class: dropdown\n```\nWe write:"),
+            new_code_cell(SECRET.replace("return", "answer =")),
+            new_markdown_cell("It works because ... THE-SECRET"),
+            new_markdown_cell("```{solution-end}\n```\nAfter the solution."),
+            new_code_cell("print('kept')"),
+        ]
+    )
     out = to_student(nb, "nb.ipynb")
     text = "\n".join(c.source for c in out.cells)
     assert "THE-SECRET" not in text and "solution-start" not in text and "solution-end" not in text

@@ -5,8 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from genai_course.data.corpus import load_course_text
-from genai_course.gpt.tokenizers import (ByteBPETokenizer, CharTokenizer, bytes_to_unicode, load_tokenizer,
-                                         merge_pair)
+from genai_course.gpt.tokenizers import ByteBPETokenizer, CharTokenizer, bytes_to_unicode, load_tokenizer, merge_pair
 
 SAMPLE = load_course_text()[:60_000]
 
@@ -76,8 +75,10 @@ def test_agrees_with_huggingface_tokenizers():
     vocab = 400
     hf = tokenizers.ByteLevelBPETokenizer()
     hf.train_from_iterator([SAMPLE], vocab_size=vocab, min_frequency=2, show_progress=False)
-    hf_merges = [tuple(m) if isinstance(m, list) else tuple(m.split(" "))
-                 for m in json.loads(hf._tokenizer.to_str())["model"]["merges"]]
+    hf_merges = [
+        tuple(m) if isinstance(m, list) else tuple(m.split(" "))
+        for m in json.loads(hf._tokenizer.to_str())["model"]["merges"]
+    ]
     ours = ByteBPETokenizer.train(SAMPLE, vocab)
     stand_in = bytes_to_unicode()
     show = lambda i: "".join(stand_in[b] for b in ours.token_bytes(i))  # noqa: E731

@@ -1,4 +1,5 @@
 """2-D benchmarks: shapes, determinism and the mode metrics."""
+
 import pytest
 import torch
 

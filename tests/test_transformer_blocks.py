@@ -1,9 +1,16 @@
 """Encoder / decoder blocks, the encoder–decoder and the decoder-only LM: shapes, causality, bad input."""
+
 import pytest
 import torch
 
-from genai_course.nn.transformer import (DecoderBlock, DecoderOnlyLM, EncoderBlock, LMConfig, Seq2SeqConfig,
-                                         Seq2SeqTransformer)
+from genai_course.nn.transformer import (
+    DecoderBlock,
+    DecoderOnlyLM,
+    EncoderBlock,
+    LMConfig,
+    Seq2SeqConfig,
+    Seq2SeqTransformer,
+)
 
 
 @pytest.fixture(autouse=True)
@@ -85,13 +92,16 @@ def test_initial_loss_is_near_uniform():
     assert loss.item() < 2 * torch.log(torch.tensor(13.0)).item()
 
 
-@pytest.mark.parametrize("bad, match", [
-    (torch.zeros(2, 3), "integer token ids"),
-    (torch.zeros(2, 3, 4, dtype=torch.long), r"shape \(b t\)"),
-    (torch.full((1, 3), 99), r"ids must lie in \[0, 13\)"),
-    (torch.zeros(1, 40, dtype=torch.long), "more than max_len"),
-    ([[1, 2]], "torch.Tensor"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (torch.zeros(2, 3), "integer token ids"),
+        (torch.zeros(2, 3, 4, dtype=torch.long), r"shape \(b t\)"),
+        (torch.full((1, 3), 99), r"ids must lie in \[0, 13\)"),
+        (torch.zeros(1, 40, dtype=torch.long), "more than max_len"),
+        ([[1, 2]], "torch.Tensor"),
+    ],
+)
 def test_bad_token_input_gives_clear_error(bad, match):
     model = Seq2SeqTransformer(Seq2SeqConfig(vocab_size=13, max_len=32))
     good = torch.zeros(1, 3, dtype=torch.long)

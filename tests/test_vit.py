@@ -1,7 +1,7 @@
 """Patches and the Vision Transformer: patch order, shapes, bad input, and the toy VQA model."""
+
 import pytest
 import torch
-from einops import rearrange
 
 from genai_course.exercises.transformers import check_patchify
 from genai_course.nn.vit import PatchEmbedding, ViT, ViTConfig, patchify
@@ -40,14 +40,17 @@ def test_vit_is_permutation_sensitive_through_positions():
         assert not torch.allclose(model(x), model(flipped))
 
 
-@pytest.mark.parametrize("bad, match", [
-    (torch.randn(2, 8, 8), r"shape \(b c h w\)"),
-    (torch.zeros(2, 1, 8, 8, dtype=torch.long), "floating point"),
-    (torch.randn(2, 3, 8, 8), "channel"),
-    (torch.randn(2, 1, 6, 6), "divisible by the patch size"),
-    (torch.randn(2, 1, 12, 12), "8×8"),
-    ("not a tensor", "torch.Tensor"),
-])
+@pytest.mark.parametrize(
+    "bad, match",
+    [
+        (torch.randn(2, 8, 8), r"shape \(b c h w\)"),
+        (torch.zeros(2, 1, 8, 8, dtype=torch.long), "floating point"),
+        (torch.randn(2, 3, 8, 8), "channel"),
+        (torch.randn(2, 1, 6, 6), "divisible by the patch size"),
+        (torch.randn(2, 1, 12, 12), "8×8"),
+        ("not a tensor", "torch.Tensor"),
+    ],
+)
 def test_vit_bad_input(bad, match):
     model = ViT(ViTConfig(patch_size=4, d_model=16, n_heads=2))
     with pytest.raises(ValueError, match=match):

@@ -1,4 +1,5 @@
 """The notebooks run from an installed wheel outside the repository, as they do in Colab."""
+
 import os
 import site
 import subprocess
@@ -16,8 +17,11 @@ NOTEBOOK = ROOT / "notebooks" / "01_transformers" / "01_attention.ipynb"
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("dist")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(ROOT)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "-w", str(out), str(ROOT)],
+        check=True,
+        capture_output=True,
+    )
     [whl] = out.glob("genai_course-*.whl")
     return whl
 
@@ -38,12 +42,19 @@ def test_notebook_runs_from_installed_wheel_outside_the_repo(wheel, tmp_path):
     python = env_dir / "bin" / "python"
     # Third-party dependencies come from the test environment (a path entry, so its editable
     # install of this repository is not activated); the package itself only from the wheel.
-    purelib = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-                             capture_output=True, text=True, check=True).stdout.strip()
+    purelib = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
     deps = [p for p in site.getsitepackages() if p.endswith("site-packages")]
     Path(purelib, "test-deps.pth").write_text("\n".join(deps) + "\n")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", purelib, str(wheel)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", purelib, str(wheel)],
+        check=True,
+        capture_output=True,
+    )
 
     work = tmp_path / "colab"
     work.mkdir()

@@ -1,4 +1,5 @@
 """``python -m genai_course`` is the same as the ``genai-course`` command."""
+
 import sys
 
 from .cli import main

@@ -15,6 +15,7 @@
 
 ``python -m genai_course.checkpoint_io`` checks every shipped file against the manifest.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,8 +25,9 @@ import math
 import os
 import secrets
 import sys
+from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO, Callable
+from typing import BinaryIO
 
 import torch
 
@@ -33,17 +35,20 @@ from .errors import CheckpointError, CheckpointMissing, CheckpointWriteError
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "checkpoints"
 MANIFEST = "MANIFEST.json"
-MANIFEST_ABOUT = ("SHA-256 of every checkpoint shipped in this folder. Loaders refuse a shipped file whose hash "
-                  "differs; `command` remakes the file (and re-records its hash here). "
-                  "Check them all with `python -m genai_course.checkpoint_io`.")
+MANIFEST_ABOUT = (
+    "SHA-256 of every checkpoint shipped in this folder. Loaders refuse a shipped file whose hash "
+    "differs; `command` remakes the file (and re-records its hash here). "
+    "Check them all with `python -m genai_course.checkpoint_io`."
+)
 
 
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()
-    return (text.splitlines()[0][:160] if text else type(err).__name__)
+    return text.splitlines()[0][:160] if text else type(err).__name__
 
 
 # ------------------------------------------------------------------------------ writing
+
 
 def atomic_write(path, write: Callable[[BinaryIO], None]) -> Path:
     """Call ``write(file)`` on a temporary file beside ``path``, fsync it, then rename it to ``path``.
@@ -74,8 +79,9 @@ def atomic_write(path, write: Callable[[BinaryIO], None]) -> Path:
             pass
         if isinstance(err, (KeyboardInterrupt, SystemExit, CheckpointWriteError)):
             raise
-        raise CheckpointWriteError(f"could not write {path} ({type(err).__name__}: {_first_line(err)}); "
-                                   f"nothing was changed under that name") from None
+        raise CheckpointWriteError(
+            f"could not write {path} ({type(err).__name__}: {_first_line(err)}); nothing was changed under that name"
+        ) from None
     try:  # make the rename itself durable (not possible on every platform)
         dir_fd = os.open(path.parent, os.O_RDONLY)
         try:
@@ -103,6 +109,7 @@ def write_json(path, data) -> Path:
 
 # ------------------------------------------------------------------------------ the manifest
 
+
 def sha256_of(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
@@ -123,8 +130,9 @@ def load_manifest() -> dict:
         if not isinstance(files, dict) or not all(isinstance(e, dict) and "sha256" in e for e in files.values()):
             raise ValueError("malformed entries")
     except FileNotFoundError:
-        raise CheckpointError(f"{path} is missing: the shipped checkpoints cannot be verified; "
-                              f"reinstall genai-course") from None
+        raise CheckpointError(
+            f"{path} is missing: the shipped checkpoints cannot be verified; reinstall genai-course"
+        ) from None
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
         raise CheckpointError(f"{path} is damaged ({_first_line(err)}); reinstall genai-course") from None
     return files
@@ -154,9 +162,11 @@ def verify_bytes(path, data: bytes, expected_sha256: str, command: str | None = 
     got = sha256_of(data)
     if got != expected_sha256:
         fix = f"remake it with `{command}`" if command else "remake it"
-        raise CheckpointError(f"checkpoint {path} is damaged or was changed since it was shipped (its SHA-256 "
-                              f"{got[:12]}… differs from {expected_sha256[:12]}… in {MANIFEST}); {fix}, "
-                              f"or reinstall genai-course")
+        raise CheckpointError(
+            f"checkpoint {path} is damaged or was changed since it was shipped (its SHA-256 "
+            f"{got[:12]}… differs from {expected_sha256[:12]}… in {MANIFEST}); {fix}, "
+            f"or reinstall genai-course"
+        )
 
 
 def record_shipped(path, command: str | None = None) -> None:
@@ -173,12 +183,16 @@ def record_shipped(path, command: str | None = None) -> None:
         files = {}
     data = path.read_bytes()
     old = files.get(path.name, {})
-    files[path.name] = {"sha256": sha256_of(data), "bytes": len(data),
-                        "command": command or old.get("command") or "see checkpoints/README.md"}
+    files[path.name] = {
+        "sha256": sha256_of(data),
+        "bytes": len(data),
+        "command": command or old.get("command") or "see checkpoints/README.md",
+    }
     write_json(manifest_path, {"about": MANIFEST_ABOUT, "files": dict(sorted(files.items()))})
 
 
 # ------------------------------------------------------------------------------ reading
+
 
 def read_torch(path, remake: str | None = None, what: str = "checkpoint"):
     """Load a torch file with ``weights_only=True``; a shipped file is first checked against the manifest.
@@ -202,20 +216,24 @@ def read_torch(path, remake: str | None = None, what: str = "checkpoint"):
         return torch.load(io.BytesIO(data), map_location="cpu", weights_only=True)
     except Exception as err:  # noqa: BLE001  torch raises many kinds of errors for a damaged file
         # torch's own text may advise turning weights_only off: never repeat that advice
-        raise CheckpointError(f"{what} {path} is truncated or corrupt (torch cannot read it as a "
-                              f"tensors-only checkpoint: {type(err).__name__}){hint}") from None
+        raise CheckpointError(
+            f"{what} {path} is truncated or corrupt (torch cannot read it as a "
+            f"tensors-only checkpoint: {type(err).__name__}){hint}"
+        ) from None
 
 
 def check_state_dict(state, path, hint: str = "", finite: bool = True) -> dict:
     """``state`` must map names to tensors (and, with ``finite``, hold no NaN or infinite value)."""
-    if not isinstance(state, dict) or not all(isinstance(k, str) and isinstance(v, torch.Tensor)
-                                              for k, v in state.items()):
+    if not isinstance(state, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in state.items()
+    ):
         raise CheckpointError(f"checkpoint {path} is malformed: its weights are not a name → tensor mapping{hint}")
     if finite:
         for name, tensor in state.items():
             if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
-                raise CheckpointError(f"checkpoint {path} has NaN or infinite weights ({name}): the run that wrote "
-                                      f"it diverged{hint}")
+                raise CheckpointError(
+                    f"checkpoint {path} has NaN or infinite weights ({name}): the run that wrote it diverged{hint}"
+                )
     return state
 
 

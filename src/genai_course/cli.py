@@ -4,6 +4,7 @@ Each group of commands lives beside the code it drives and registers itself here
 file stays a table of contents. Heavy imports (torch, nbclient) happen inside the commands,
 which keeps ``genai-course --help`` fast.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -17,7 +18,6 @@ COMMAND_MODULES = [
     "genai_course.course.commands",
     "genai_course.gpt.commands",
 ]
-
 
 
 def build_parser() -> argparse.ArgumentParser:

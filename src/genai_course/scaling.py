@@ -12,6 +12,7 @@ a straight line in log-log space. :func:`fit_power_law` fits that line by least 
 models of several widths for the same number of steps and tokens, and reports their
 validation loss.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -49,7 +50,7 @@ def fit_power_law(n, loss) -> PowerLawFit:
     slope, intercept = np.polyfit(x, y, 1)
     residual = y - (slope * x + intercept)
     total = ((y - y.mean()) ** 2).sum()
-    r2 = 1.0 - (residual ** 2).sum() / total if total > 0 else 1.0
+    r2 = 1.0 - (residual**2).sum() / total if total > 0 else 1.0
     return PowerLawFit(a=float(np.exp(intercept)), alpha=float(-slope), r2=float(r2))
 
 
@@ -58,8 +59,10 @@ class CharData:
 
     def __init__(self, text: str, val_fraction: float = 0.1):
         if not isinstance(text, str) or len(text) < 1000:
-            raise ValueError(f"text must be a str of at least 1000 characters, got {type(text).__name__} "
-                             f"of length {len(text) if isinstance(text, str) else 'n/a'}")
+            raise ValueError(
+                f"text must be a str of at least 1000 characters, got {type(text).__name__} "
+                f"of length {len(text) if isinstance(text, str) else 'n/a'}"
+            )
         self.chars = sorted(set(text))
         lookup = {c: i for i, c in enumerate(self.chars)}
         ids = torch.tensor([lookup[c] for c in text], dtype=torch.long)
@@ -74,8 +77,8 @@ class CharData:
         """Inputs (b t) and next-character targets (b t)."""
         data = self.train if split == "train" else self.val
         start = torch.randint(len(data) - context - 1, (batch_size,), generator=generator)
-        x = torch.stack([data[s: s + context] for s in start.tolist()])
-        y = torch.stack([data[s + 1: s + context + 1] for s in start.tolist()])
+        x = torch.stack([data[s : s + context] for s in start.tolist()])
+        y = torch.stack([data[s + 1 : s + context + 1] for s in start.tolist()])
         return x, y
 
 
@@ -87,7 +90,9 @@ def load_course_chars() -> CharData:
 
 
 @torch.no_grad()
-def evaluate(model, data: CharData, batch_size: int, context: int, batches: int, seed: int = 1234, device=None) -> float:
+def evaluate(
+    model, data: CharData, batch_size: int, context: int, batches: int, seed: int = 1234, device=None
+) -> float:
     """Mean validation cross-entropy (nats per character) over a fixed set of windows."""
     model.eval()
     g = torch.Generator("cpu").manual_seed(seed)
@@ -99,8 +104,9 @@ def evaluate(model, data: CharData, batch_size: int, context: int, batches: int,
     return float(np.mean(losses))
 
 
-def train_lm(config: LMConfig, data: CharData, steps: int, batch_size: int = 32, lr: float = 3e-3,
-             seed: int = 0, device=None):
+def train_lm(
+    config: LMConfig, data: CharData, steps: int, batch_size: int = 32, lr: float = 3e-3, seed: int = 0, device=None
+):
     """Train one model for ``steps`` steps of ``batch_size`` windows; the same data order for every size."""
     torch.manual_seed(seed)
     model = DecoderOnlyLM(config).to(device)
@@ -118,8 +124,19 @@ def train_lm(config: LMConfig, data: CharData, steps: int, batch_size: int = 32,
     return model
 
 
-def sweep(widths, data: CharData, steps: int, n_layers: int = 2, n_heads: int = 4, context: int = 64,
-          batch_size: int = 32, lr: float = 3e-3, eval_batches: int = 20, seed: int = 0, device=None) -> list[dict]:
+def sweep(
+    widths,
+    data: CharData,
+    steps: int,
+    n_layers: int = 2,
+    n_heads: int = 4,
+    context: int = 64,
+    batch_size: int = 32,
+    lr: float = 3e-3,
+    eval_batches: int = 20,
+    seed: int = 0,
+    device=None,
+) -> list[dict]:
     """Train one model per width on the same budget; return rows with width, N, and validation loss."""
     if len(widths) < 2:
         raise ValueError(f"a sweep needs at least 2 widths, got {list(widths)}")
@@ -130,6 +147,11 @@ def sweep(widths, data: CharData, steps: int, n_layers: int = 2, n_heads: int = 
     for d in progress(list(widths), desc="sweep"):
         config = LMConfig(vocab_size=data.vocab_size, d_model=d, n_heads=n_heads, n_layers=n_layers, max_len=context)
         model = train_lm(config, data, steps, batch_size, lr, seed, device)
-        rows.append({"d_model": d, "params": model.non_embedding_parameters(),
-                     "val_loss": evaluate(model, data, batch_size, context, eval_batches, device=device)})
+        rows.append(
+            {
+                "d_model": d,
+                "params": model.non_embedding_parameters(),
+                "val_loss": evaluate(model, data, batch_size, context, eval_batches, device=device),
+            }
+        )
     return rows

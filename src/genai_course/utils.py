@@ -10,6 +10,7 @@ Environment variables (all optional):
 - ``GENAI_COURSE_DEVICE``: force a device (``cpu``, ``cuda``, ``mps``).
 - ``GENAI_COURSE_PROGRESS``: ``0`` hides progress bars (CI does this so stored outputs compare).
 """
+
 from __future__ import annotations
 
 import os

@@ -19,6 +19,7 @@ The grade comes from the reference, never from what the submission prints:
 
 This is not a sandbox: the submission runs with your permissions (see book/instructors.md).
 """
+
 from __future__ import annotations
 
 import ast
@@ -54,7 +55,7 @@ def check_results(nb) -> list[tuple[int, bool, str]]:
             text = "".join(text) if isinstance(text, list) else text
             for line in text.splitlines():
                 if line.startswith(PASS) or line.startswith(FAIL):
-                    results.append((i, line.startswith(PASS), line[len(PASS):].strip()))
+                    results.append((i, line.startswith(PASS), line[len(PASS) :].strip()))
             if out.get("output_type") == "error" and not any(r[0] == i for r in results):
                 results.append((i, False, f"the cell raised {out.get('ename')}: {out.get('evalue')}"))
     return results
@@ -98,9 +99,9 @@ def _check_call(stmt: ast.stmt) -> ast.Call | None:
 class CheckCell:
     """A check cell of the reference notebook."""
 
-    index: int        # cell index in the reference
+    index: int  # cell index in the reference
     source: str
-    n_checks: int     # check calls in it (each one verdict)
+    n_checks: int  # check calls in it (each one verdict)
     imports: list[str] = field(default_factory=list)  # the reference's imports of the names it uses
 
     @property
@@ -120,8 +121,7 @@ def _import_statements(nb, names: set[str]) -> list[str]:
         tree = _parse(cell.source) if cell.cell_type == "code" else None
         for stmt in tree.body if tree is not None else []:
             if isinstance(stmt, (ast.Import, ast.ImportFrom)):
-                aliases = [a for a in stmt.names
-                           if (a.asname or a.name.split(".")[0]) in names and a.name != "*"]
+                aliases = [a for a in stmt.names if (a.asname or a.name.split(".")[0]) in names and a.name != "*"]
                 if aliases:
                     node = copy.copy(stmt)
                     node.names = aliases
@@ -167,9 +167,11 @@ def find_reference(submission: Path, reference: Path | None = None) -> Path:
     else:
         folders = course_notebook_folders()
         if not folders:
-            raise CheckError(f"no reference notebook for {submission}: not run from the course repository "
-                             "(no notebooks/ folder beside a _config.yml here or above); pass --reference "
-                             "PATH, the instructor's version of the notebook")
+            raise CheckError(
+                f"no reference notebook for {submission}: not run from the course repository "
+                "(no notebooks/ folder beside a _config.yml here or above); pass --reference "
+                "PATH, the instructor's version of the notebook"
+            )
     found = {p.resolve(): p for folder in folders for p in find_notebooks(folder) if p.name == submission.name}
     candidates = list(found.values())
     if len(candidates) > 1:  # prefer the one in a folder of the same name (student/01_x/a → notebooks/01_x/a)
@@ -178,10 +180,14 @@ def find_reference(submission: Path, reference: Path | None = None) -> Path:
         return candidates[0]
     where = ", ".join(map(str, folders))
     if not candidates:
-        raise CheckError(f"no reference notebook for {submission}: no {submission.name} under {where}; "
-                         "pass --reference PATH, the instructor's version of the notebook")
-    raise CheckError(f"several reference notebooks named {submission.name} under {where} "
-                     f"({', '.join(map(str, candidates))}); pass --reference PATH")
+        raise CheckError(
+            f"no reference notebook for {submission}: no {submission.name} under {where}; "
+            "pass --reference PATH, the instructor's version of the notebook"
+        )
+    raise CheckError(
+        f"several reference notebooks named {submission.name} under {where} "
+        f"({', '.join(map(str, candidates))}); pass --reference PATH"
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -216,12 +222,14 @@ class Report:
         rows += [(cell, kind, message) for cell, kind, message in self.notes]
         rows.sort(key=lambda row: -1 if row[0] is None else row[0])
         out = [f"cell {'-' if cell is None else cell:>3}  {kind:<7}  {message}" for cell, kind, message in rows]
-        return out + [f"{self.passed}/{len(self.checks)} checks passed"
-                      + ("" if self.complete else " (the notebook did not run to the end)")]
+        return out + [
+            f"{self.passed}/{len(self.checks)} checks passed"
+            + ("" if self.complete else " (the notebook did not run to the end)")
+        ]
 
 
 # Runs in the kernel, in place of a check cell; the arguments are literals built by _grading_code.
-_GRADER = r'''
+_GRADER = r"""
 def _genai_course_grade(source, imports, channel):
     import ast, json
     verdicts = []
@@ -260,12 +268,15 @@ try:
     _genai_course_grade({source!r}, {imports!r}, {channel!r})
 finally:
     del _genai_course_grade
-'''
+"""
 
 
 def _grading_code(check: CheckCell, channel: Path) -> str:
-    return _GRADER.replace("{source!r}", repr(_python(check.source))) \
-                  .replace("{imports!r}", repr(check.imports)).replace("{channel!r}", repr(str(channel)))
+    return (
+        _GRADER.replace("{source!r}", repr(_python(check.source)))
+        .replace("{imports!r}", repr(check.imports))
+        .replace("{channel!r}", repr(str(channel)))
+    )
 
 
 def _match_checks(nb, checks: list[CheckCell]) -> tuple[dict[int, CheckCell], list[CheckCell]]:
@@ -314,15 +325,22 @@ def check_submission(path: Path, reference: Path, timeout: int = 900) -> Report:
     matched, missing = _match_checks(sub, checks)
     for check in missing:
         first_line = check.source.strip().splitlines()[0]
-        report.checks += [CheckResult(None, False, f"check cell missing or altered: reference cell {check.index} "
-                                                   f"`{first_line}`")] * check.n_checks
+        report.checks += [
+            CheckResult(None, False, f"check cell missing or altered: reference cell {check.index} `{first_line}`")
+        ] * check.n_checks
 
     cells = [copy.deepcopy(c) for c in sub.cells]
     scratch = nbformat.v4.new_notebook(cells=cells + [nbformat.v4.new_code_cell("pass")])
     hidden = len(cells)  # the index the hidden steps run at (nbclient stores each cell back by index)
-    client = NotebookClient(scratch, timeout=timeout, kernel_name="python3", allow_errors=True,
-                            interrupt_on_timeout=False, log=_quiet_logger(),
-                            resources={"metadata": {"path": str(path.parent.resolve())}})
+    client = NotebookClient(
+        scratch,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=True,
+        interrupt_on_timeout=False,
+        log=_quiet_logger(),
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+    )
 
     def run(cell, index=hidden, limit=None) -> str | None:
         """None when the cell ran to its end, else 'timeout' or 'died'. Hidden steps (index
@@ -341,6 +359,7 @@ def check_submission(path: Path, reference: Path, timeout: int = 900) -> Report:
 
     def recover() -> bool:
         """After a timeout: interrupt the kernel and wait until it answers again."""
+
         async def interrupt():
             await ensure_async(client.km.interrupt_kernel())
 
@@ -360,8 +379,9 @@ def check_submission(path: Path, reference: Path, timeout: int = 900) -> Report:
                 setup.__enter__()
             except Exception as err:
                 tail = [line for line in stderr_path.read_text(errors="replace").splitlines() if line.strip()]
-                raise CheckError(f"cannot start a python3 kernel: {type(err).__name__}: {err}"
-                                 + (f" ({tail[-1]})" if tail else "")) from None
+                raise CheckError(
+                    f"cannot start a python3 kernel: {type(err).__name__}: {err}" + (f" ({tail[-1]})" if tail else "")
+                ) from None
             try:
                 stopped = None  # why the run stopped early
                 for index, cell in enumerate(cells):
@@ -369,15 +389,23 @@ def check_submission(path: Path, reference: Path, timeout: int = 900) -> Report:
                         continue
                     if stopped:
                         if index in matched:
-                            report.checks += [CheckResult(index, False, f"not run: {stopped}")] * matched[index].n_checks
+                            report.checks += [CheckResult(index, False, f"not run: {stopped}")] * matched[
+                                index
+                            ].n_checks
                         continue
                     check = matched.get(index)
                     if check is None:
                         outcome = run(cell, index)
                         errors = [o for o in cell.get("outputs", []) if o.get("output_type") == "error"]
                         if outcome is None and errors:
-                            report.notes.append((index, "ERROR", f"the cell raised {errors[0].get('ename')}: "
-                                                                  f"{_one_line(errors[0].get('evalue', ''))}"))
+                            report.notes.append(
+                                (
+                                    index,
+                                    "ERROR",
+                                    f"the cell raised {errors[0].get('ename')}: "
+                                    f"{_one_line(errors[0].get('evalue', ''))}",
+                                )
+                            )
                     else:
                         channel = private / f"{secrets.token_hex(16)}.json"
                         outcome = run(nbformat.v4.new_code_cell(_grading_code(check, channel)))
@@ -392,8 +420,13 @@ def check_submission(path: Path, reference: Path, timeout: int = 900) -> Report:
                     elif outcome == "died":
                         report.complete = False
                         stopped = f"the kernel died in cell {index}"
-                        report.notes.append((index, "DIED", "the kernel died (os._exit, a crash or out of memory); "
-                                                             "the cells after it did not run"))
+                        report.notes.append(
+                            (
+                                index,
+                                "DIED",
+                                "the kernel died (os._exit, a crash or out of memory); the cells after it did not run",
+                            )
+                        )
             finally:
                 try:
                     setup.__exit__(None, None, None)
@@ -419,8 +452,9 @@ def _verdicts(index: int, check: CheckCell, channel: Path, outcome: str | None, 
     try:
         verdicts = json.loads(channel.read_text(encoding="utf-8"))
         channel.unlink()
-        results = [CheckResult(index, ok is True, _one_line(message) or "(no message)")
-                   for ok, message in verdicts][: check.n_checks]
+        results = [CheckResult(index, ok is True, _one_line(message) or "(no message)") for ok, message in verdicts][
+            : check.n_checks
+        ]
     except (OSError, ValueError, TypeError):
         results = [CheckResult(index, False, "the check returned no verdict")]
     while len(results) < check.n_checks:

@@ -4,6 +4,7 @@ Each validates all of its input before it changes anything, reports a problem as
 naming the file (``genai-course CMD: error: ...``, exit status 2), and never leaves a
 half-written notebook behind.
 """
+
 from __future__ import annotations
 
 import re
@@ -14,42 +15,58 @@ _ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
 
 
 def register(sub) -> None:
-    p = sub.add_parser("student", help="write student versions: solutions removed, outputs cleared",
-                       description="Write student versions of notebooks: code between '### BEGIN SOLUTION' and "
-                                   "'### END SOLUTION' becomes 'raise NotImplementedError()', solution dropdowns "
-                                   "and {solution-start}...{solution-end} regions are removed and outputs are "
-                                   "cleared. Anything that looks like a solution marker but is not exact stops "
-                                   "it, before anything is written. OUT must lie outside SRC (and not contain it).")
+    p = sub.add_parser(
+        "student",
+        help="write student versions: solutions removed, outputs cleared",
+        description="Write student versions of notebooks: code between '### BEGIN SOLUTION' and "
+        "'### END SOLUTION' becomes 'raise NotImplementedError()', solution dropdowns "
+        "and {solution-start}...{solution-end} regions are removed and outputs are "
+        "cleared. Anything that looks like a solution marker but is not exact stops "
+        "it, before anything is written. OUT must lie outside SRC (and not contain it).",
+    )
     p.add_argument("src", type=Path, help="a notebook or a folder of notebooks")
     p.add_argument("out", type=Path, help="output folder (mirrors SRC's layout)")
     p.set_defaults(run=_student)
 
-    p = sub.add_parser("check", help="run a submitted notebook and report each exercise check",
-                       description="Execute a notebook with a fresh kernel and grade it with the check cells of "
-                                   "the instructor's version (the reference): each check runs the reference's "
-                                   "code and reports through a channel the notebook cannot print to; a missing "
-                                   "or altered check cell fails. The submission's code runs with your "
-                                   "permissions, unsandboxed. Exit status 0 when all pass, 1 otherwise.")
+    p = sub.add_parser(
+        "check",
+        help="run a submitted notebook and report each exercise check",
+        description="Execute a notebook with a fresh kernel and grade it with the check cells of "
+        "the instructor's version (the reference): each check runs the reference's "
+        "code and reports through a channel the notebook cannot print to; a missing "
+        "or altered check cell fails. The submission's code runs with your "
+        "permissions, unsandboxed. Exit status 0 when all pass, 1 otherwise.",
+    )
     p.add_argument("notebook", type=Path, help="a submitted notebook, or a folder of them (each checked)")
-    p.add_argument("--reference", type=Path, default=None,
-                   help="the instructor's notebook, or a folder holding it under the same file name "
-                        "(default: the course's notebooks/ folder, found from the working folder)")
+    p.add_argument(
+        "--reference",
+        type=Path,
+        default=None,
+        help="the instructor's notebook, or a folder holding it under the same file name "
+        "(default: the course's notebooks/ folder, found from the working folder)",
+    )
     p.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell (default 900)")
     p.set_defaults(run=_check)
 
-    p = sub.add_parser("execute", help="(authors) re-execute notebooks and store their outputs",
-                       description="Re-execute notebooks in place with a fresh kernel, 2 torch threads and progress bars off; "
-                                   "pin the Colab install to the current commit, state the measured run time "
-                                   "in the title cell, and store normalized outputs.")
+    p = sub.add_parser(
+        "execute",
+        help="(authors) re-execute notebooks and store their outputs",
+        description="Re-execute notebooks in place with a fresh kernel, 2 torch threads and progress bars off; "
+        "pin the Colab install to the current commit, state the measured run time "
+        "in the title cell, and store normalized outputs.",
+    )
     p.add_argument("notebooks", type=Path, nargs="+")
     p.add_argument("--timeout", type=int, default=900, help="seconds allowed per cell (default 900)")
     p.add_argument("--config", type=Path, default=Path("_config.yml"))
     p.set_defaults(run=_execute)
 
-    p = sub.add_parser("sync-setup", help="(authors) write the current setup cell into notebooks",
-                       description="Make the first code cell of each notebook the course's setup cell "
-                                   "(repository URL from _config.yml, keeping the pinned commit), and put "
-                                   "the link to its student version in the title cell.")
+    p = sub.add_parser(
+        "sync-setup",
+        help="(authors) write the current setup cell into notebooks",
+        description="Make the first code cell of each notebook the course's setup cell "
+        "(repository URL from _config.yml, keeping the pinned commit), and put "
+        "the link to its student version in the title cell.",
+    )
     p.add_argument("notebooks", type=Path, nargs="+")
     p.add_argument("--config", type=Path, default=Path("_config.yml"))
     p.set_defaults(run=_sync_setup)
@@ -134,8 +151,10 @@ def _check(args) -> int:
     paths = _existing_notebooks([args.notebook])
     batch = args.notebook.is_dir()
     if batch and args.reference is not None and args.reference.is_file() and len(paths) > 1:
-        raise CommandError(f"--reference {args.reference} is one notebook but {args.notebook} holds {len(paths)}; "
-                           "pass the folder of reference notebooks instead")
+        raise CommandError(
+            f"--reference {args.reference} is one notebook but {args.notebook} holds {len(paths)}; "
+            "pass the folder of reference notebooks instead"
+        )
     try:  # every reference found before anything runs
         references = {path: find_reference(path, args.reference) for path in paths}
     except CheckError as err:
@@ -173,7 +192,7 @@ def _execute(args) -> int:
     url = repository_url(config)
     revision = current_revision(config.resolve().parent)
     paths = _existing_notebooks(args.notebooks)
-    for path, nb in zip(paths, _read_all(paths)):  # what execute_in_place would fail on after the run
+    for path, nb in zip(paths, _read_all(paths), strict=True):  # what execute_in_place would fail on after the run
         try:
             trial = copy.deepcopy(nb)
             sync_setup_cell(trial, url, revision)
@@ -185,15 +204,22 @@ def _execute(args) -> int:
         try:
             seconds = _interruptible(execute_in_place, path, url, revision, timeout=timeout)
         except KeyboardInterrupt:
-            print(f"genai-course execute: interrupted while running {path}; its outputs were not stored "
-                  f"({done} of {len(paths)} notebooks done)", file=sys.stderr)
+            print(
+                f"genai-course execute: interrupted while running {path}; its outputs were not stored "
+                f"({done} of {len(paths)} notebooks done)",
+                file=sys.stderr,
+            )
             return 130
         except CellExecutionError as err:  # keep the failing cell's own error, drop nbclient's stack
-            raise CommandError(f"{path}: a cell failed, outputs not stored: {_one_line(err) or 'see the notebook'}") from None
+            raise CommandError(
+                f"{path}: a cell failed, outputs not stored: {_one_line(err) or 'see the notebook'}"
+            ) from None
         except CellTimeoutError:
             raise CommandError(f"{path}: a cell ran over {timeout} s, outputs not stored (raise --timeout?)") from None
         except DeadKernelError:
-            raise CommandError(f"{path}: the kernel died (a crash, os._exit or out of memory), outputs not stored") from None
+            raise CommandError(
+                f"{path}: the kernel died (a crash, os._exit or out of memory), outputs not stored"
+            ) from None
         except (RuntimeError, NoSuchKernel) as err:  # e.g. a kernel that does not start
             raise CommandError(f"{path}: {type(err).__name__}: {_one_line(err)}, outputs not stored") from None
         print(f"{seconds:6.0f} s  {path}", flush=True)
@@ -272,26 +298,37 @@ def _warn_if_source_uncommitted(root: Path) -> None:
     """Colab installs the pinned commit: code changed since then would not reach the reader."""
     import subprocess
 
-    status = subprocess.run(["git", "status", "--porcelain", "--", "src", "pyproject.toml"], cwd=root,
-                            capture_output=True, text=True)
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--", "src", "pyproject.toml"], cwd=root, capture_output=True, text=True
+    )
     if status.stdout.strip():
-        print("warning: src/ or pyproject.toml has uncommitted changes; Colab will install the last commit, "
-              "without them. Commit first, then execute again.", file=sys.stderr)
+        print(
+            "warning: src/ or pyproject.toml has uncommitted changes; Colab will install the last commit, "
+            "without them. Commit first, then execute again.",
+            file=sys.stderr,
+        )
 
 
 def _sync_setup(args) -> int:
     import nbformat
 
     from ..cli import CommandError
-    from .setup_cell import (current_revision, exercise_link, pinned_revision, repository_branch,
-                             repository_url, sync_exercise_link, sync_setup_cell)
+    from .setup_cell import (
+        current_revision,
+        exercise_link,
+        pinned_revision,
+        repository_branch,
+        repository_url,
+        sync_exercise_link,
+        sync_setup_cell,
+    )
 
     config = _config(args.config)
     root = config.resolve().parent
     url, branch = repository_url(config), repository_branch(config)
     paths = _existing_notebooks(args.notebooks)
     changed = []
-    for path, nb in zip(paths, _read_all(paths)):  # all in memory first: a bad notebook changes nothing
+    for path, nb in zip(paths, _read_all(paths), strict=True):  # all in memory first: a bad notebook changes nothing
         try:
             rel = path.resolve().relative_to(root)
         except ValueError:

@@ -1,4 +1,5 @@
 """Execute notebooks and store their outputs the same way every time (``make notebooks``)."""
+
 from __future__ import annotations
 
 import os
@@ -35,8 +36,13 @@ def execute_notebook(path: Path, timeout: int = 900, allow_errors: bool = False,
 
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3", allow_errors=allow_errors,
-                            resources={"metadata": {"path": str(path.parent.resolve())}})
+    client = NotebookClient(
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(path.parent.resolve())}},
+    )
     start = time.perf_counter()
     with _environment({**QUIET_ENV, **(env or {})}):
         client.execute()

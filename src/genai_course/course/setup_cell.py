@@ -12,13 +12,14 @@
 
 ``genai-course sync-setup`` writes the current versions; ``tests/test_conventions.py`` checks them.
 """
+
 from __future__ import annotations
 
 import re
 import subprocess
 from pathlib import Path
 
-TEMPLATE = '''\
+TEMPLATE = """\
 # Setup: in Colab, install the course package; everywhere, fix seeds and threads and pick the device.
 import sys
 
@@ -27,7 +28,7 @@ if "google.colab" in sys.modules:  # the package at the commit these outputs wer
 
 from genai_course.utils import setup
 
-device = setup(seed=0)'''
+device = setup(seed=0)"""
 
 REVISION = re.compile(r"git\+\S+?@([0-9a-f]{40})\"")
 RUN_TIME_LINE = re.compile(r"(\*\*Run time\*\*: )(.*?)( on a 2-core CPU)", re.S)
@@ -116,8 +117,10 @@ def exercise_link(repo_url: str, branch: str, notebook_rel: str | Path) -> str:
     """The title-cell line that opens the student version of a notebook in Colab."""
     github = repo_url.rstrip("/").removeprefix("https://github.com/")
     url = f"https://colab.research.google.com/github/{github}/blob/{branch}/{student_path(notebook_rel)}"
-    return (f"{EXERCISE_LINK_PREFIX}[open the exercise version in Colab]({url}): the exercises are "
-            "blank there and the checks tell you how you did.")
+    return (
+        f"{EXERCISE_LINK_PREFIX}[open the exercise version in Colab]({url}): the exercises are "
+        "blank there and the checks tell you how you did."
+    )
 
 
 def _without_exercise_link(text: str) -> str:
@@ -170,7 +173,9 @@ def set_stated_run_time(nb, seconds: float) -> None:
     title = nb.cells[0]
     if RUN_TIME_LINE.search(title.source) is None:
         raise ValueError("the title cell has no '**Run time**: ... on a 2-core CPU' line")
-    title.source = RUN_TIME_LINE.sub(lambda m: m.group(1) + run_time_phrase(seconds) + m.group(3), title.source, count=1)
+    title.source = RUN_TIME_LINE.sub(
+        lambda m: m.group(1) + run_time_phrase(seconds) + m.group(3), title.source, count=1
+    )
 
 
 def measured_run_time(nb) -> float | None:

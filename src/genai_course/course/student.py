@@ -12,6 +12,7 @@ cell, in a Markdown cell or in metadata, ...) stops the conversion with a messag
 notebook, the cell and the line: a marker this module did not act on would leak its solution
 into the student version.
 """
+
 from __future__ import annotations
 
 import copy
@@ -19,8 +20,8 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .setup_cell import remove_exercise_link
 
@@ -34,7 +35,8 @@ _GATED_END = re.compile(r"^\s*(`{3,}|:{3,})\{solution-end\}")
 # What a solution marker might look like, in any case and spacing: anything matching these that
 # is not one of the exact forms above is an error, never silently kept.
 _LOOSE_CODE_MARKER = re.compile(  # in a comment in any case, or in capitals anywhere
-    r"(?i:#.*\b(?:begin|end)[\s_-]*(?:solution|hidden[\s_-]*tests?))|\b(?:BEGIN|END)[\s_-]*(?:SOLUTION|HIDDEN[\s_-]*TESTS?)")
+    r"(?i:#.*\b(?:begin|end)[\s_-]*(?:solution|hidden[\s_-]*tests?))|\b(?:BEGIN|END)[\s_-]*(?:SOLUTION|HIDDEN[\s_-]*TESTS?)"
+)
 _LOOSE_DIRECTIVE = re.compile(r"(?i)\{\s*solution[^}]*\}")
 
 
@@ -65,7 +67,8 @@ def strip_code_solution(source: str, where: str) -> str:
             raise NotebookError(
                 f"{where}, {_line_no(n)}: {stripped!r} looks like a solution marker but is not exactly "
                 f"'{BEGIN}' or '{END}' on a line of its own; fix it, or the solution would leak into the "
-                "student version")
+                "student version"
+            )
         elif not inside:
             out.append(line)
     if inside:
@@ -83,13 +86,16 @@ def _check_markdown_line(line: str, n: int, where: str) -> None:
     if _LOOSE_CODE_MARKER.search(line):
         raise NotebookError(
             f"{where}, {_line_no(n)}: {line.strip()!r}: solution markers in a Markdown cell are not "
-            "supported (the solution would leak); use a ```{solution}``` block")
-    if _LOOSE_DIRECTIVE.search(line) and not (_FENCE_OPEN.match(line) or _GATED_START.match(line)
-                                              or _GATED_END.match(line)):
+            "supported (the solution would leak); use a ```{solution}``` block"
+        )
+    if _LOOSE_DIRECTIVE.search(line) and not (
+        _FENCE_OPEN.match(line) or _GATED_START.match(line) or _GATED_END.match(line)
+    ):
         raise NotebookError(
             f"{where}, {_line_no(n)}: {line.strip()!r} looks like a solution directive but is not "
             "'```{solution}', '```{solution-start}' or '```{solution-end}' at the start of a line; "
-            "fix it, or the solution would leak into the student version")
+            "fix it, or the solution would leak into the student version"
+        )
 
 
 def strip_markdown_solutions(source: str, where: str = "cell") -> str:
@@ -135,12 +141,16 @@ def _check_metadata(nb, name: str) -> None:
         nbgrader = cell.get("metadata", {}).get("nbgrader", {})
         if isinstance(nbgrader, dict) and nbgrader.get("solution") is True:
             if cell.cell_type != "code" or not any(line.strip() == BEGIN for line in cell.source.splitlines()):
-                problems.append(f"cell {i} is marked as a solution (metadata.nbgrader.solution) but has no "
-                                f"'{BEGIN}' ... '{END}' region")
+                problems.append(
+                    f"cell {i} is marked as a solution (metadata.nbgrader.solution) but has no "
+                    f"'{BEGIN}' ... '{END}' region"
+                )
     if problems:
-        raise NotebookError(f"{name}: {problems[0]}: solutions marked in metadata are not supported (they would "
-                            f"leak into the student version); mark them with '{BEGIN}' / '{END}' or a "
-                            "{solution} block")
+        raise NotebookError(
+            f"{name}: {problems[0]}: solutions marked in metadata are not supported (they would "
+            f"leak into the student version); mark them with '{BEGIN}' / '{END}' or a "
+            "{solution} block"
+        )
 
 
 def _drop_unused_attachments(cell) -> None:
@@ -158,15 +168,19 @@ def _strip_gated(lines: list[str], state: dict, where: str) -> list[str]:
     for n, line in enumerate(lines):
         if state["mode"] == "normal":
             if _GATED_END.match(line):
-                raise NotebookError(f"{where}, {_line_no(n)}: '{{solution-end}}' without a '{{solution-start}}' before it")
+                raise NotebookError(
+                    f"{where}, {_line_no(n)}: '{{solution-end}}' without a '{{solution-start}}' before it"
+                )
             if _GATED_START.match(line):
                 state.update(mode="gated", started=where)
                 continue
             out.append(line)
         elif state["mode"] == "gated":
             if _GATED_START.match(line):
-                raise NotebookError(f"{where}, {_line_no(n)}: a second '{{solution-start}}' before "
-                                    f"'{{solution-end}}' (the first: {state['started']})")
+                raise NotebookError(
+                    f"{where}, {_line_no(n)}: a second '{{solution-start}}' before "
+                    f"'{{solution-end}}' (the first: {state['started']})"
+                )
             match = _GATED_END.match(line)
             if match:
                 state.update(mode="closing", fence=match.group(1))
@@ -224,13 +238,16 @@ def to_student(nb, name: str = "notebook"):
         else:  # raw cells are copied as they are: they must not hold a solution
             for n, line in enumerate(cell.source.splitlines()):
                 if _LOOSE_CODE_MARKER.search(line) or _LOOSE_DIRECTIVE.search(line):
-                    raise NotebookError(f"{where} (a raw cell), {_line_no(n)}: {line.strip()!r}: solution "
-                                        "markers in raw cells are not supported (the solution would leak)")
+                    raise NotebookError(
+                        f"{where} (a raw cell), {_line_no(n)}: {line.strip()!r}: solution "
+                        "markers in raw cells are not supported (the solution would leak)"
+                    )
         cell.metadata.pop("execution", None)
         cells.append(cell)
     if gated["mode"] != "normal":
-        raise NotebookError(f"{name}: '{{solution-start}}' in {gated['started']} has no matching "
-                            "'{solution-end}' block")
+        raise NotebookError(
+            f"{name}: '{{solution-start}}' in {gated['started']} has no matching '{{solution-end}}' block"
+        )
     nb.cells = cells
     return nb
 
@@ -282,8 +299,9 @@ def _refuse_to_overwrite(target: Path) -> None:
     except NotebookError:
         raise NotebookError(f"{target} exists and is not a notebook; not overwriting it") from None
     if any(_LOOSE_CODE_MARKER.search(c.source) or _LOOSE_DIRECTIVE.search(c.source) for c in nb.cells):
-        raise NotebookError(f"{target} exists and holds solutions (it is not a student version); "
-                            "not overwriting it: choose another OUT")
+        raise NotebookError(
+            f"{target} exists and holds solutions (it is not a student version); not overwriting it: choose another OUT"
+        )
 
 
 def write_student_versions(src: Path, out: Path, warn: Callable[[str], None] | None = None) -> list[Path]:
@@ -304,17 +322,23 @@ def write_student_versions(src: Path, out: Path, warn: Callable[[str], None] | N
             raise NotebookError(f"{src} is not a .ipynb notebook")
         pairs = [(src, out / src.name)]
         if _inside(src_r, out_r):
-            raise NotebookError(f"OUT ({out}) contains the source notebook {src}: the student version could "
-                                "overwrite a notebook with solutions; choose a folder outside it")
+            raise NotebookError(
+                f"OUT ({out}) contains the source notebook {src}: the student version could "
+                "overwrite a notebook with solutions; choose a folder outside it"
+            )
     else:
         if _inside(out_r, src_r):
             what = "must differ from" if out_r == src_r else "lies inside"
-            raise NotebookError(f"OUT ({out}) {what} the source folder {src}: the solutions would be overwritten "
-                                "and a second run would convert the student versions again; choose a folder "
-                                "outside it")
+            raise NotebookError(
+                f"OUT ({out}) {what} the source folder {src}: the solutions would be overwritten "
+                "and a second run would convert the student versions again; choose a folder "
+                "outside it"
+            )
         if _inside(src_r, out_r):
-            raise NotebookError(f"OUT ({out}) contains the source folder {src}: the student versions could "
-                                "overwrite notebooks with solutions; choose a folder outside it")
+            raise NotebookError(
+                f"OUT ({out}) contains the source folder {src}: the student versions could "
+                "overwrite notebooks with solutions; choose a folder outside it"
+            )
         found = find_notebooks(src)
         if not found:
             raise NotebookError(f"{src} holds no .ipynb notebooks")

@@ -4,6 +4,7 @@
 so every reader has the same corpus without a download. The split follows nanoGPT: the first
 90 % trains, the last 10 % validates, so losses compare across tools.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -39,8 +40,9 @@ def load_text_file(path) -> str:
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as err:
-        raise ValueError(f"{path} is not UTF-8 text: byte 0x{data[err.start]:02x} at offset {err.start} "
-                         "cannot be decoded") from None
+        raise ValueError(
+            f"{path} is not UTF-8 text: byte 0x{data[err.start]:02x} at offset {err.start} cannot be decoded"
+        ) from None
     if not text.strip():
         raise ValueError(f"text file {path} contains only whitespace")
     return text

@@ -7,6 +7,7 @@ diffusion models and GANs with a ``tanh`` output expect. Use :func:`to_unit` for
 
 The train/test split is a fixed, stratified permutation given ``seed``: 80 % train, 20 % test.
 """
+
 from __future__ import annotations
 
 import numpy as np

@@ -14,6 +14,7 @@ Every image is drawn from six numbers, all returned as labels:
 Drawing is vectorized in torch over the batch with 2× supersampling (then average pooling)
 for smooth edges; the same ``seed`` always gives the same faces.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ _SKIN_LIGHT, _SKIN_DARK = torch.tensor([0.98, 0.84, 0.72]), torch.tensor([0.42, 
 @dataclass
 class FaceBatch:
     images: torch.Tensor  # (b 3 32 32) in [-1, 1]
-    attrs: dict           # name -> (b,) tensor; hair_color is int64, the rest float32
+    attrs: dict  # name -> (b,) tensor; hair_color is int64, the rest float32
 
     def __len__(self) -> int:
         return len(self.images)
@@ -42,8 +43,14 @@ def sample_attributes(n: int, generator: torch.Generator | None = None) -> dict:
     if not isinstance(n, int) or n < 1:
         raise ValueError(f"n must be a positive int, got {n!r}")
     u = lambda lo, hi: lo + (hi - lo) * torch.rand(n, generator=generator)  # noqa: E731
-    return {"smile": u(-1, 1), "pose": u(-1, 1), "hair_length": u(0, 1),
-            "hair_color": torch.randint(0, 4, (n,), generator=generator), "skin": u(0, 1), "bg": u(0, 1)}
+    return {
+        "smile": u(-1, 1),
+        "pose": u(-1, 1),
+        "hair_length": u(0, 1),
+        "hair_color": torch.randint(0, 4, (n,), generator=generator),
+        "skin": u(0, 1),
+        "bg": u(0, 1),
+    }
 
 
 def _check_attrs(attrs: dict) -> int:
@@ -65,7 +72,7 @@ def render_faces(attrs: dict, size: int = 32) -> torch.Tensor:
     y, x = torch.meshgrid(coords, coords, indexing="ij")
     x, y = x[None], y[None]  # (1 s s)
     col = lambda v: v[:, None, None]  # noqa: E731  (b,) -> (b 1 1) for broadcasting
-    pose, smile, hl, skin = col(a["pose"]), col(a["smile"]), col(a["hair_length"]), col(a["skin"])
+    pose, smile, hl = col(a["pose"]), col(a["smile"]), col(a["hair_length"])
 
     # background: a soft pastel whose hue varies
     hue = a["bg"] * 6.283
@@ -112,8 +119,7 @@ def make_faces(n: int, seed: int = 0) -> FaceBatch:
     gen = torch.Generator("cpu").manual_seed(seed)
     attrs = sample_attributes(n, gen)
     chunk = 2048  # bounded memory: the supersampled masks are (chunk 64 64)
-    images = torch.cat([render_faces({k: v[i:i + chunk] for k, v in attrs.items()})
-                        for i in range(0, n, chunk)])
+    images = torch.cat([render_faces({k: v[i : i + chunk] for k, v in attrs.items()}) for i in range(0, n, chunk)])
     return FaceBatch(images, attrs)
 
 

@@ -8,6 +8,7 @@ exact match on the test set measures generalisation, not memorisation.
 Token ids: ``0`` padding, ``1`` begin-of-sequence, ``2`` end-of-sequence, then the characters
 of :data:`CHARS`. Tensors follow einops notation: ``src`` (b s), ``tgt_in`` / ``tgt_out`` (b t).
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -34,7 +35,7 @@ def encode(text: str) -> list[int]:
 def decode(ids) -> str:
     """Token ids → characters, stopping at the first EOS and skipping PAD/BOS."""
     out = []
-    for i in (ids.tolist() if hasattr(ids, "tolist") else ids):
+    for i in ids.tolist() if hasattr(ids, "tolist") else ids:
         if i == EOS:
             break
         if i >= 3:
@@ -48,7 +49,7 @@ def _random_source(task: str, rng: np.random.RandomState, min_len: int, max_len:
         return "".join(str(d) for d in rng.randint(0, 10, size=n))
     # addition: two numbers with between min_len and max_len digits each (no leading zeros)
     digits = rng.randint(min_len, max_len + 1, size=2)
-    a, b = (int(rng.randint(10 ** (k - 1), 10 ** k)) for k in digits)
+    a, b = (int(rng.randint(10 ** (k - 1), 10**k)) for k in digits)
     return f"{a}+{b}"
 
 
@@ -62,14 +63,15 @@ def solve(task: str, source: str) -> str:
     raise ValueError(f"task must be one of {TASKS}, got {task!r}")
 
 
-def make_pairs(task: str, n: int, min_len: int = 1, max_len: int = 8, seed: int = 0,
-               exclude=frozenset()) -> list[tuple[str, str]]:
+def make_pairs(
+    task: str, n: int, min_len: int = 1, max_len: int = 8, seed: int = 0, exclude=frozenset()
+) -> list[tuple[str, str]]:
     """``n`` distinct (source, target) pairs whose sources are not in ``exclude``."""
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")
     if not 1 <= min_len <= max_len:
         raise ValueError(f"need 1 <= min_len <= max_len, got min_len={min_len}, max_len={max_len}")
-    if task == "reverse" and n > 10 ** max_len // 2:
+    if task == "reverse" and n > 10**max_len // 2:
         raise ValueError(f"cannot draw {n} distinct strings of at most {max_len} digits")
     rng = np.random.RandomState(seed)
     seen, pairs = set(exclude), []
@@ -85,8 +87,9 @@ def make_pairs(task: str, n: int, min_len: int = 1, max_len: int = 8, seed: int 
     return pairs
 
 
-def train_test_split(task: str, n_train: int, n_test: int, min_len: int = 1, max_len: int = 8,
-                     seed: int = 0) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+def train_test_split(
+    task: str, n_train: int, n_test: int, min_len: int = 1, max_len: int = 8, seed: int = 0
+) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """Disjoint training and held-out pairs: no test source occurs in the training set."""
     train = make_pairs(task, n_train, min_len, max_len, seed)
     test = make_pairs(task, n_test, min_len, max_len, seed + 1, exclude={s for s, _ in train})
@@ -107,7 +110,7 @@ def to_tensors(pairs, device=None) -> tuple[torch.Tensor, torch.Tensor, torch.Te
     src = torch.full((len(pairs), s_len), PAD, dtype=torch.long)
     tgt_in = torch.full((len(pairs), t_len), PAD, dtype=torch.long)
     tgt_out = torch.full((len(pairs), t_len), PAD, dtype=torch.long)
-    for i, (s, t) in enumerate(zip(srcs, tgts)):
+    for i, (s, t) in enumerate(zip(srcs, tgts, strict=True)):
         src[i, : len(s)] = torch.tensor(s)
         tgt_in[i, : len(t) + 1] = torch.tensor([BOS] + t)
         tgt_out[i, : len(t) + 1] = torch.tensor(t + [EOS])
@@ -120,8 +123,8 @@ def exact_match(model, pairs, batch_size: int = 512, device=None) -> float:
     model.eval()
     correct = 0
     for i in range(0, len(pairs), batch_size):
-        chunk = pairs[i: i + batch_size]
+        chunk = pairs[i : i + batch_size]
         src, _, tgt_out = to_tensors(chunk, device)
         pred = model.greedy_decode(src, BOS, tgt_out.shape[1])
-        correct += sum(decode(p) == t for p, (_, t) in zip(pred.cpu(), chunk))
+        correct += sum(decode(p) == t for p, (_, t) in zip(pred.cpu(), chunk, strict=True))
     return correct / len(pairs)

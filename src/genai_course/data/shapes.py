@@ -9,6 +9,7 @@ text-to-image chapters can share the same scenes.
 
 Edges are anti-aliased by supersampling: each pixel's coverage is averaged over a k×k grid.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ def shape_mask(obj: SceneObject, size: int, supersample: int = 4) -> np.ndarray:
     yy, xx = np.meshgrid(coords, coords, indexing="ij")
     dx, dy = xx - obj.x, yy - obj.y
     if obj.shape == "circle":
-        inside = dx ** 2 + dy ** 2 <= obj.r ** 2
+        inside = dx**2 + dy**2 <= obj.r**2
     elif obj.shape == "square":
         inside = (np.abs(dx) <= obj.r * 0.85) & (np.abs(dy) <= obj.r * 0.85)  # same area feel as the circle
     else:  # upward triangle: apex at the top, base at the bottom of the bounding box
@@ -91,17 +92,26 @@ def caption(objects) -> str:
     return ", ".join(parts[:-1]) + " and " + parts[-1]
 
 
-def random_objects(rng: np.random.RandomState, n_objects: int = 2, shapes=SHAPES, colours=tuple(COLOURS),
-                   distinct: bool = True, r_range=(0.12, 0.2), max_tries: int = 200,
-                   grid: int | None = None) -> list[SceneObject]:
+def random_objects(
+    rng: np.random.RandomState,
+    n_objects: int = 2,
+    shapes=SHAPES,
+    colours=tuple(COLOURS),
+    distinct: bool = True,
+    r_range=(0.12, 0.2),
+    max_tries: int = 200,
+    grid: int | None = None,
+) -> list[SceneObject]:
     """``n_objects`` non-overlapping objects; with ``distinct`` no shape or colour repeats.
 
     With ``grid=g`` every object sits inside its own cell of a g×g layout (the radius is capped
     to fit), which lines objects up with the patches of a ViT whose patch is the cell.
     """
     if distinct and (n_objects > len(shapes) or n_objects > len(colours)):
-        raise ValueError(f"cannot draw {n_objects} objects with distinct shapes and colours from "
-                         f"{len(shapes)} shapes and {len(colours)} colours")
+        raise ValueError(
+            f"cannot draw {n_objects} objects with distinct shapes and colours from "
+            f"{len(shapes)} shapes and {len(colours)} colours"
+        )
     if distinct:
         picked_shapes = [shapes[i] for i in rng.permutation(len(shapes))[:n_objects]]
         picked_colours = [colours[i] for i in rng.permutation(len(colours))[:n_objects]]
@@ -113,7 +123,7 @@ def random_objects(rng: np.random.RandomState, n_objects: int = 2, shapes=SHAPES
             raise ValueError(f"cannot put {n_objects} objects in distinct cells of a {grid}×{grid} grid")
         cells = rng.permutation(grid * grid)[:n_objects]
         objects = []
-        for cell, shape, colour in zip(cells, picked_shapes, picked_colours):
+        for cell, shape, colour in zip(cells, picked_shapes, picked_colours, strict=True):
             r = min(rng.uniform(*r_range), 0.45 / grid)
             jitter = rng.uniform(-1, 1, size=2) * (0.5 / grid - r) * 0.8
             x, y = (cell % grid + 0.5) / grid + jitter[0], (cell // grid + 0.5) / grid + jitter[1]
@@ -121,7 +131,7 @@ def random_objects(rng: np.random.RandomState, n_objects: int = 2, shapes=SHAPES
         return objects
     for _ in range(max_tries):  # rejection sampling of whole layouts: objects apart, every one visible
         objects: list[SceneObject] = []
-        for shape, colour in zip(picked_shapes, picked_colours):
+        for shape, colour in zip(picked_shapes, picked_colours, strict=True):
             r = rng.uniform(*r_range)
             x, y = rng.uniform(r, 1 - r, size=2)
             if any((x - o.x) ** 2 + (y - o.y) ** 2 <= (r + o.r) ** 2 for o in objects):

@@ -6,6 +6,7 @@ Metrics (as in Metz et al. 2017, Srivastava et al. 2017, Lin et al. 2018):
 - a mode is **recovered** when at least ``min_fraction`` of its fair share of the samples
   (``n / n_modes``) falls within 3 standard deviations of its centre (default 20 %).
 """
+
 from __future__ import annotations
 
 import math
@@ -49,5 +50,8 @@ def mode_metrics(samples: torch.Tensor, mixture: Mixture2D, min_fraction: float 
     good = dist <= 3 * mixture.std
     counts = torch.bincount(nearest[good], minlength=len(mixture.centers))
     need = min_fraction * len(s) / len(mixture.centers)
-    return {"modes": int((counts >= need).sum()), "n_modes": len(mixture.centers),
-            "high_quality": float(good.float().mean())}
+    return {
+        "modes": int((counts >= need).sum()),
+        "n_modes": len(mixture.centers),
+        "high_quality": float(good.float().mean()),
+    }

@@ -10,6 +10,7 @@ A network may predict the noise ε, the clean x₀, or the velocity
 :math:`v = \sqrt{\bar\alpha_t}\,\varepsilon - \sqrt{1-\bar\alpha_t}\,x_0`; given x_t any one gives the others.
 Timesteps ``t`` are int64 (b,) tensors (or a single int) indexing the schedule, 0-based.
 """
+
 from __future__ import annotations
 
 import torch
@@ -25,7 +26,9 @@ def _at(values: torch.Tensor, t, x: torch.Tensor) -> torch.Tensor:
     if t.shape != (x.shape[0],):
         raise ValueError(f"t must be a number or have shape (b,) = ({x.shape[0]},), got {tuple(t.shape)}")
     if t.dtype not in (torch.int64, torch.int32) or t.min() < 0 or t.max() >= len(values):
-        raise ValueError(f"t must hold integer timesteps in [0, {len(values) - 1}], got {t.dtype} in [{t.min().item()}, {t.max().item()}]")
+        raise ValueError(
+            f"t must hold integer timesteps in [0, {len(values) - 1}], got {t.dtype} in [{t.min().item()}, {t.max().item()}]"
+        )
     return values[t.long()].to(x.device, x.dtype).reshape(-1, *([1] * (x.dim() - 1)))
 
 

@@ -13,9 +13,10 @@ with ``t`` an int64 (b,) tensor. Condition a network by wrapping it, e.g.
   RePaint's resampling (Lugmayr et al., 2022).
 - :func:`sdedit`: noise an image part-way, then denoise it (Meng et al., 2022).
 """
+
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -35,7 +36,9 @@ def _randn(shape, generator, device) -> torch.Tensor:
     return rng.randn(shape, generator, device)
 
 
-def ddpm_step(model_out, t: int, xt, schedule: NoiseSchedule, noise=None, prediction: str = "eps", clip: float | None = None):
+def ddpm_step(
+    model_out, t: int, xt, schedule: NoiseSchedule, noise=None, prediction: str = "eps", clip: float | None = None
+):
     """One ancestral step x_t → x_{t-1} (no noise added at t = 0). ``clip`` clamps x̂₀ to [-clip, clip]."""
     x0, _ = to_x0_eps(model_out, xt, _tvec(t, xt), schedule, prediction)
     if clip is not None:
@@ -48,14 +51,24 @@ def ddpm_step(model_out, t: int, xt, schedule: NoiseSchedule, noise=None, predic
 
 
 @torch.no_grad()
-def ddpm_sample(model: Model, shape, schedule: NoiseSchedule, generator=None, device="cpu", prediction: str = "eps",
-                clip: float | None = None, x_T=None, return_path: bool = False, progress=None):
+def ddpm_sample(
+    model: Model,
+    shape,
+    schedule: NoiseSchedule,
+    generator=None,
+    device="cpu",
+    prediction: str = "eps",
+    clip: float | None = None,
+    x_T=None,
+    return_path: bool = False,
+    progress=None,
+):
     """Run the full reverse chain T-1 … 0 from x_T ~ N(0, I). With ``return_path`` also returns [x_T, …, x_0]."""
     schedule = schedule.to(device)
     x = _randn(shape, generator, device) if x_T is None else x_T.to(device)
     path = [x.cpu()]
     steps = range(schedule.T - 1, -1, -1)
-    for t in (progress(steps) if progress else steps):
+    for t in progress(steps) if progress else steps:
         noise = _randn(x.shape, generator, device) if t > 0 else None
         x = ddpm_step(model(x, _tvec(t, x)), t, x, schedule, noise, prediction, clip)
         if return_path:
@@ -71,8 +84,17 @@ def ddim_timesteps(T: int, n_steps: int) -> list[int]:
     return [i * k for i in range(n_steps)][::-1]
 
 
-def ddim_step(model_out, t: int, t_prev: int, xt, schedule: NoiseSchedule, eta: float = 0.0, noise=None,
-              prediction: str = "eps", clip: float | None = None):
+def ddim_step(
+    model_out,
+    t: int,
+    t_prev: int,
+    xt,
+    schedule: NoiseSchedule,
+    eta: float = 0.0,
+    noise=None,
+    prediction: str = "eps",
+    clip: float | None = None,
+):
     r"""One DDIM step x_t → x_{t_prev} (t_prev = -1 means "to clean data", ᾱ = 1).
 
     x_{t'} = √ᾱ_{t'} x̂₀ + √(1-ᾱ_{t'}-σ²) ε̂ + σ z,  σ = η √((1-ᾱ_{t'})/(1-ᾱ_t)) √(1-ᾱ_t/ᾱ_{t'}).
@@ -82,7 +104,9 @@ def ddim_step(model_out, t: int, t_prev: int, xt, schedule: NoiseSchedule, eta: 
     x0, eps = to_x0_eps(model_out, xt, _tvec(t, xt), schedule, prediction)
     if clip is not None:
         x0 = x0.clamp(-clip, clip)
-        eps = (xt - _at(schedule.alphas_cumprod, _tvec(t, xt), xt).sqrt() * x0) / (1 - _at(schedule.alphas_cumprod, _tvec(t, xt), xt)).sqrt()
+        eps = (xt - _at(schedule.alphas_cumprod, _tvec(t, xt), xt).sqrt() * x0) / (
+            1 - _at(schedule.alphas_cumprod, _tvec(t, xt), xt)
+        ).sqrt()
     abar = schedule.alphas_cumprod[t].to(xt.device, xt.dtype)
     abar_prev = schedule.alphas_cumprod[t_prev].to(xt.device, xt.dtype) if t_prev >= 0 else xt.new_tensor(1.0)
     sigma = eta * ((1 - abar_prev) / (1 - abar) * (1 - abar / abar_prev)).sqrt()
@@ -94,9 +118,20 @@ def ddim_step(model_out, t: int, t_prev: int, xt, schedule: NoiseSchedule, eta: 
 
 
 @torch.no_grad()
-def ddim_sample(model: Model, shape, schedule: NoiseSchedule, n_steps: int = 50, eta: float = 0.0, generator=None,
-                device="cpu", prediction: str = "eps", clip: float | None = None, x_T=None, t_start: int | None = None,
-                progress=None):
+def ddim_sample(
+    model: Model,
+    shape,
+    schedule: NoiseSchedule,
+    n_steps: int = 50,
+    eta: float = 0.0,
+    generator=None,
+    device="cpu",
+    prediction: str = "eps",
+    clip: float | None = None,
+    x_T=None,
+    t_start: int | None = None,
+    progress=None,
+):
     """DDIM with ``n_steps`` model calls. ``t_start`` starts from a partly noised x_T at that timestep (SDEdit)."""
     schedule = schedule.to(device)
     x = _randn(shape, generator, device) if x_T is None else x_T.to(device)
@@ -104,8 +139,8 @@ def ddim_sample(model: Model, shape, schedule: NoiseSchedule, n_steps: int = 50,
     if t_start is not None:
         ts = [t for t in ts if t <= t_start]
         ts = [t_start] + [t for t in ts if t < t_start]
-    pairs = list(zip(ts, ts[1:] + [-1]))
-    for t, t_prev in (progress(pairs) if progress else pairs):
+    pairs = list(zip(ts, ts[1:] + [-1], strict=False))
+    for t, t_prev in progress(pairs) if progress else pairs:
         noise = _randn(x.shape, generator, device) if eta > 0 else None
         x = ddim_step(model(x, _tvec(t, x)), t, t_prev, x, schedule, eta, noise, prediction, clip)
     return x
@@ -117,7 +152,7 @@ def ddim_invert(model: Model, x0: torch.Tensor, schedule: NoiseSchedule, n_steps
     schedule = schedule.to(x0.device)
     ts = ddim_timesteps(schedule.T, n_steps)[::-1]  # ascending
     x = x0
-    for t_prev, t in zip([-1] + ts[:-1], ts):
+    for t_prev, t in zip([-1] + ts[:-1], ts, strict=False):
         # use the prediction at the lower noise level, the standard approximation for inversion
         t_eval = max(t_prev, 0)
         _, eps = to_x0_eps(model(x, _tvec(t_eval, x)), x, _tvec(t_eval, x), schedule, prediction)
@@ -133,6 +168,7 @@ def classifier_free_guidance(net, y: torch.Tensor, scale: float, null_label: int
 
     ε̃ = ε(x, ∅) + scale · (ε(x, y) − ε(x, ∅)); scale 0 = unconditional, 1 = plain conditional.
     """
+
     def guided(x, t):
         if scale == 1.0:
             return net(x, t, y=y)
@@ -140,12 +176,21 @@ def classifier_free_guidance(net, y: torch.Tensor, scale: float, null_label: int
         both = net(torch.cat([x, x]), torch.cat([t, t]), y=torch.cat([y, null]))  # one batched call
         cond, uncond = both.chunk(2)
         return uncond + scale * (cond - uncond)
+
     return guided
 
 
 @torch.no_grad()
-def inpaint(model: Model, known: torch.Tensor, mask: torch.Tensor, schedule: NoiseSchedule, generator=None,
-            resample: int = 1, prediction: str = "eps", clip: float | None = 1.0):
+def inpaint(
+    model: Model,
+    known: torch.Tensor,
+    mask: torch.Tensor,
+    schedule: NoiseSchedule,
+    generator=None,
+    resample: int = 1,
+    prediction: str = "eps",
+    clip: float | None = 1.0,
+):
     """Fill in the pixels where ``mask`` is 0, keeping ``known`` where ``mask`` is 1 (mask broadcasts to known).
 
     Every step replaces the known region by the original noised to the same level (replacement
@@ -174,8 +219,16 @@ def inpaint(model: Model, known: torch.Tensor, mask: torch.Tensor, schedule: Noi
 
 
 @torch.no_grad()
-def sdedit(model: Model, image: torch.Tensor, schedule: NoiseSchedule, strength: float = 0.5, n_steps: int = 50,
-           generator=None, prediction: str = "eps", clip: float | None = 1.0):
+def sdedit(
+    model: Model,
+    image: torch.Tensor,
+    schedule: NoiseSchedule,
+    strength: float = 0.5,
+    n_steps: int = 50,
+    generator=None,
+    prediction: str = "eps",
+    clip: float | None = 1.0,
+):
     """SDEdit: noise ``image`` to timestep ≈ strength·T, then denoise with deterministic DDIM.
 
     strength 0 returns the image; strength 1 ignores it (a fresh sample).
@@ -188,5 +241,6 @@ def sdedit(model: Model, image: torch.Tensor, schedule: NoiseSchedule, strength:
     t_start = min(schedule.T - 1, int(round(strength * schedule.T)))
     noise = _randn(image.shape, generator, image.device)
     x_t = q_sample(image, _tvec(t_start, image), schedule, noise)
-    return ddim_sample(model, image.shape, schedule, n_steps, 0.0, generator, image.device, prediction, clip,
-                       x_T=x_t, t_start=t_start)
+    return ddim_sample(
+        model, image.shape, schedule, n_steps, 0.0, generator, image.device, prediction, clip, x_T=x_t, t_start=t_start
+    )

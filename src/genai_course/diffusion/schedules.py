@@ -8,6 +8,7 @@ Step t (0-based, t = 0 … T-1, as in Hugging Face ``diffusers``) adds Gaussian 
 - **cosine** (Nichol & Dhariwal, 2021): :math:`\bar\alpha(t) \propto \cos^2\!\big(\tfrac{t/T+s}{1+s}\tfrac{\pi}{2}\big)`,
   β capped at 0.999; it destroys information more evenly, which helps small images.
 """
+
 from __future__ import annotations
 
 import math
@@ -50,11 +51,11 @@ class NoiseSchedule:
     def T(self) -> int:
         return len(self.betas)
 
-    def to(self, device) -> "NoiseSchedule":
+    def to(self, device) -> NoiseSchedule:
         return NoiseSchedule(self.betas.to(device))
 
     @classmethod
-    def make(cls, kind: str = "linear", T: int = 1000) -> "NoiseSchedule":
+    def make(cls, kind: str = "linear", T: int = 1000) -> NoiseSchedule:
         """``NoiseSchedule.make("linear" | "cosine", T)``."""
         if kind == "linear":
             # keep the total amount of noise of the T=1000 schedule when T is smaller

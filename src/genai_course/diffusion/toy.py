@@ -1,4 +1,5 @@
 """2-D and 1-D toy problems for diffusion: a ring of Gaussians, a small MLP denoiser, waveforms."""
+
 from __future__ import annotations
 
 import math
@@ -45,7 +46,7 @@ def waveforms(n: int, length: int = 64, generator=None) -> torch.Tensor:
     """(n 1 length) audio-like signals: a sum of two sines with random frequency, phase and decay, in about [-1, 1]."""
     g = generator
     u = torch.linspace(0, 1, length)
-    f = torch.randint(2, 9, (n, 2), generator=g).float()        # cycles per window (a few "notes")
+    f = torch.randint(2, 9, (n, 2), generator=g).float()  # cycles per window (a few "notes")
     phase = torch.rand(n, 2, generator=g) * 2 * math.pi
     amp = torch.stack([torch.full((n,), 0.6), 0.3 * torch.rand(n, generator=g) + 0.1], dim=1)
     decay = torch.rand(n, 1, generator=g) * 2.0

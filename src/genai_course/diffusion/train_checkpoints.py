@@ -6,6 +6,7 @@ conditional one — what classifier-free guidance needs. The EMA weights are sav
 ``checkpoints/diffusion_digits.pt``, with the metrics measured at the end in ``diffusion_digits.json``.
 On a 2-core CPU this takes roughly half an hour; ``--steps`` trades time for quality.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,12 @@ def load_digit_diffusion(device=None) -> UNet:
     """The shipped, trained digit U-Net (EMA weights) in eval mode; raises a clear error on a bad file."""
     path = checkpoint_path(CHECKPOINT)
     config, state = load_state(path, FORMAT)
-    build = lambda c: UNet(UNetConfig(**{**c, "channel_mults": tuple(c["channel_mults"]),  # noqa: E731
-                                          "attn_levels": tuple(c["attn_levels"])}))
+
+    def build(c: dict) -> UNet:  # JSON stores tuples as lists
+        return UNet(
+            UNetConfig(**{**c, "channel_mults": tuple(c["channel_mults"]), "attn_levels": tuple(c["attn_levels"])})
+        )
+
     net = build_model(path, build, config, state)
     net.eval().requires_grad_(False)
     return net.to(device) if device is not None else net
@@ -60,13 +65,15 @@ def evaluate(net: UNet, n: int = 500, n_steps: int = 50, seed: int = 1) -> dict:
     gen = torch.Generator("cpu").manual_seed(seed)
     uncond = ddim_sample(lambda x, t: net(x, t), (n, 1, 16, 16), sched, n_steps, generator=gen, clip=1.0)
     y = torch.arange(n) % 10
-    guided = ddim_sample(classifier_free_guidance(net, y, 3.0, NULL_LABEL), (n, 1, 16, 16), sched, n_steps,
-                         generator=gen, clip=1.0)
+    guided = ddim_sample(
+        classifier_free_guidance(net, y, 3.0, NULL_LABEL), (n, 1, 16, 16), sched, n_steps, generator=gen, clip=1.0
+    )
     return {
         "course_fid_ddim50_uncond": round(course_fid(uncond, test, clf), 3),
         "confident_fraction_uncond": round(confident_fraction(uncond, model=clf), 4),
         "class_accuracy_guided_scale3": round(class_accuracy(guided, y, model=clf), 4),
-        "n_samples": n, "seed": seed,
+        "n_samples": n,
+        "seed": seed,
     }
 
 
@@ -83,9 +90,24 @@ def main(argv=None) -> None:
     x, y = load_digits_tensor(16, "train")
     net = digit_unet()
     start = time.time()
-    log = lambda s, n, e: print(f"step {s + 1}/{args.steps} ({time.time() - start:.0f}s)", flush=True) if (s + 1) % 250 == 0 else None  # noqa: E731
-    losses, ema = train_diffusion(net, x, digit_schedule(), args.steps, args.batch_size, lr=2e-3, labels=y,
-                                  null_label=NULL_LABEL, p_uncond=0.25, ema_decay=0.995, callback=log)
+
+    def log(s: int, n: int, e) -> None:
+        if (s + 1) % 250 == 0:
+            print(f"step {s + 1}/{args.steps} ({time.time() - start:.0f}s)", flush=True)
+
+    losses, ema = train_diffusion(
+        net,
+        x,
+        digit_schedule(),
+        args.steps,
+        args.batch_size,
+        lr=2e-3,
+        labels=y,
+        null_label=NULL_LABEL,
+        p_uncond=0.25,
+        ema_decay=0.995,
+        callback=log,
+    )
     metrics = evaluate(ema.model)
     metrics.update(steps=args.steps, batch_size=args.batch_size, final_loss=round(sum(losses[-100:]) / 100, 4))
     path = checkpoint_path(CHECKPOINT)

@@ -6,6 +6,7 @@ With labels, a fraction ``p_uncond`` of them is replaced by the null label so th
 also learns the unconditional model that classifier-free guidance needs. An exponential moving
 average (EMA) of the weights gives noticeably cleaner samples than the last weights.
 """
+
 from __future__ import annotations
 
 import copy
@@ -17,8 +18,16 @@ from .process import q_sample, v_from_x0_eps
 from .schedules import NoiseSchedule
 
 
-def diffusion_loss(net, x0: torch.Tensor, schedule: NoiseSchedule, generator=None, y=None, null_label=None,
-                   p_uncond: float = 0.0, prediction: str = "eps") -> torch.Tensor:
+def diffusion_loss(
+    net,
+    x0: torch.Tensor,
+    schedule: NoiseSchedule,
+    generator=None,
+    y=None,
+    null_label=None,
+    p_uncond: float = 0.0,
+    prediction: str = "eps",
+) -> torch.Tensor:
     """Mean-squared error of the prediction on one batch x0 (b …); labels ``y`` (b,) optional."""
     b, dev = x0.shape[0], x0.device
     t = torch.randint(0, schedule.T, (b,), generator=generator).to(dev)
@@ -45,16 +54,30 @@ class EMA:
 
     @torch.no_grad()
     def update(self, net: torch.nn.Module) -> None:
-        for e, p in zip(self.model.state_dict().values(), net.state_dict().values()):
+        for e, p in zip(self.model.state_dict().values(), net.state_dict().values(), strict=True):
             if e.is_floating_point():
                 e.lerp_(p, 1 - self.decay)
             else:
                 e.copy_(p)
 
 
-def train_diffusion(net, data: torch.Tensor, schedule: NoiseSchedule, steps: int, batch_size: int = 128,
-                    lr: float = 2e-3, labels=None, null_label=None, p_uncond: float = 0.1, prediction: str = "eps",
-                    ema_decay: float | None = 0.999, seed: int = 0, device="cpu", progress=None, callback=None):
+def train_diffusion(
+    net,
+    data: torch.Tensor,
+    schedule: NoiseSchedule,
+    steps: int,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    labels=None,
+    null_label=None,
+    p_uncond: float = 0.1,
+    prediction: str = "eps",
+    ema_decay: float | None = 0.999,
+    seed: int = 0,
+    device="cpu",
+    progress=None,
+    callback=None,
+):
     """Train ``net`` on ``data`` (n …) for ``steps`` steps of Adam with a short warm-up and cosine decay.
 
     Returns ``(losses, ema)`` where ``ema`` is an :class:`EMA` (or ``None``). ``callback(step, net, ema)``
@@ -70,7 +93,7 @@ def train_diffusion(net, data: torch.Tensor, schedule: NoiseSchedule, steps: int
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
     losses = []
     it = range(steps)
-    for step in (progress(it) if progress else it):
+    for step in progress(it) if progress else it:
         idx = torch.randint(0, len(data), (batch_size,), generator=gen)
         y = labels[idx].to(device) if labels is not None else None
         loss = diffusion_loss(net, data[idx].to(device), schedule, gen, y, null_label, p_uncond, prediction)

@@ -5,6 +5,7 @@ course's reference implementation. It returns a :class:`~genai_course.exercises.
 that displays one clear message (not attempted, wrong shape, wrong values, or the error the
 code raised) and is truthy when the answer is right, so ``assert check_x(f)`` grades it.
 """
+
 from .checks import Feedback
 
 __all__ = ["Feedback"]

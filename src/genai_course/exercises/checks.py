@@ -1,9 +1,11 @@
 """The machinery every checker shares: call the student's code safely and compare results."""
+
 from __future__ import annotations
 
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 PASS, FAIL = "✅", "❌"
 
@@ -34,7 +36,9 @@ class _Stop(Exception):
 
 
 def not_attempted() -> Feedback:
-    return Feedback(False, "Not attempted yet: replace `raise NotImplementedError` with your code, then run this cell again.")
+    return Feedback(
+        False, "Not attempted yet: replace `raise NotImplementedError` with your code, then run this cell again."
+    )
 
 
 def call_student(fn: Callable, *args, **kwargs) -> Any:
@@ -51,7 +55,9 @@ def call_student(fn: Callable, *args, **kwargs) -> Any:
         raise _Stop(Feedback(False, f"Your code raised {type(err).__name__}: {err}{where}")) from None
 
 
-def expect_tensor(got, expected, what: str, axes: str = "", atol: float = 1e-5, rtol: float = 1e-4, hint: str = "") -> None:
+def expect_tensor(
+    got, expected, what: str, axes: str = "", atol: float = 1e-5, rtol: float = 1e-4, hint: str = ""
+) -> None:
     """Compare a student's tensor with the expected one: type, shape, then values."""
     import torch
 
@@ -59,7 +65,11 @@ def expect_tensor(got, expected, what: str, axes: str = "", atol: float = 1e-5, 
         raise _Stop(Feedback(False, f"{what}: expected a torch.Tensor, got {type(got).__name__}."))
     axes_note = f" ({axes})" if axes else ""
     if tuple(got.shape) != tuple(expected.shape):
-        raise _Stop(Feedback(False, f"{what}: wrong shape — expected {tuple(expected.shape)}{axes_note}, got {tuple(got.shape)}."))
+        raise _Stop(
+            Feedback(
+                False, f"{what}: wrong shape — expected {tuple(expected.shape)}{axes_note}, got {tuple(got.shape)}."
+            )
+        )
     got_f, exp_f = got.detach().double(), expected.detach().double()
     if torch.isnan(got_f).any() and not torch.isnan(exp_f).any():
         raise _Stop(Feedback(False, f"{what}: contains NaN at {_first_index(torch.isnan(got_f))}." + _hint(hint)))
@@ -67,12 +77,14 @@ def expect_tensor(got, expected, what: str, axes: str = "", atol: float = 1e-5, 
     bad = diff > atol + rtol * exp_f.abs()
     if bad.any():
         idx = _first_index(bad)
-        raise _Stop(Feedback(
-            False,
-            f"{what}: wrong values — {int(bad.sum())} of {bad.numel()} entries differ; the largest difference is "
-            f"{diff.max().item():.3g}. First at index {idx}: expected {exp_f[idx].item():.4g}, got {got_f[idx].item():.4g}."
-            + _hint(hint),
-        ))
+        raise _Stop(
+            Feedback(
+                False,
+                f"{what}: wrong values — {int(bad.sum())} of {bad.numel()} entries differ; the largest difference is "
+                f"{diff.max().item():.3g}. First at index {idx}: expected {exp_f[idx].item():.4g}, got {got_f[idx].item():.4g}."
+                + _hint(hint),
+            )
+        )
 
 
 def fail(message: str):

@@ -1,4 +1,5 @@
 """Checkers for chapter 2 (GPT with RLHF), part 1: tokenization and decoding."""
+
 from __future__ import annotations
 
 from .checks import Feedback, _Stop, call_student, expect_tensor, run_check
@@ -21,10 +22,17 @@ def check_merge(merge) -> Feedback:
             got = call_student(merge, list(ids), pair, new_id)
             expected = merge_pair(ids, pair, new_id)
             if not isinstance(got, list):
-                raise _Stop(Feedback(False, f"merge({ids}, {pair}, {new_id}) should return a list, got {type(got).__name__}."))
+                raise _Stop(
+                    Feedback(False, f"merge({ids}, {pair}, {new_id}) should return a list, got {type(got).__name__}.")
+                )
             if got != expected:
-                raise _Stop(Feedback(False, f"merge({ids}, {pair}, {new_id}): expected {expected}, got {got}."
-                                     + (f" Hint: {hint}" if hint else "")))
+                raise _Stop(
+                    Feedback(
+                        False,
+                        f"merge({ids}, {pair}, {new_id}): expected {expected}, got {got}."
+                        + (f" Hint: {hint}" if hint else ""),
+                    )
+                )
         return "Correct: your merge replaces every non-overlapping occurrence, left to right."
 
     return run_check(body)
@@ -47,12 +55,22 @@ def check_top_p(top_p) -> Feedback:
             kept, want = torch.isfinite(got), torch.isfinite(expected)
             if not torch.equal(kept, want):
                 row = int((kept != want).any(-1).nonzero()[0])
-                raise _Stop(Feedback(False, f"top_p(logits, {p}), row {row}: you keep {int(kept[row].sum())} tokens, "
-                                     f"the nucleus has {int(want[row].sum())}. Hint: sort the probabilities in "
-                                     "descending order and keep a token while the probability of the tokens "
-                                     "*before* it is still below p (so the token that crosses p is kept)."))
-            expect_tensor(torch.where(kept, got, 0), torch.where(want, expected, 0), f"top_p(logits, {p}) kept logits",
-                          "b v", hint="leave the kept logits unchanged; set the others to -inf.")
+                raise _Stop(
+                    Feedback(
+                        False,
+                        f"top_p(logits, {p}), row {row}: you keep {int(kept[row].sum())} tokens, "
+                        f"the nucleus has {int(want[row].sum())}. Hint: sort the probabilities in "
+                        "descending order and keep a token while the probability of the tokens "
+                        "*before* it is still below p (so the token that crosses p is kept).",
+                    )
+                )
+            expect_tensor(
+                torch.where(kept, got, 0),
+                torch.where(want, expected, 0),
+                f"top_p(logits, {p}) kept logits",
+                "b v",
+                hint="leave the kept logits unchanged; set the others to -inf.",
+            )
         return "Correct: your filter keeps exactly the nucleus for every p."
 
     return run_check(body)

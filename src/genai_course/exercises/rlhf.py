@@ -1,4 +1,5 @@
 """Checkers for chapter 2, part 2 (RLHF): the Bradley–Terry loss and PPO's clipped objective."""
+
 from __future__ import annotations
 
 from .checks import Feedback, call_student, expect_tensor, fail, run_check
@@ -12,24 +13,39 @@ def check_bradley_terry(bradley_terry) -> Feedback:
 
     def body() -> str:
         g = torch.Generator("cpu").manual_seed(0)
-        cases = [(torch.tensor([1.0, 0.0]), torch.tensor([0.0, 0.0])),
-                 (torch.randn(64, generator=g) * 3, torch.randn(64, generator=g) * 3),
-                 # saturated: σ(−200) underflows to 0 in float32, so a naive log(sigmoid) gives −inf
-                 (torch.tensor([100.0, -100.0]), torch.tensor([-100.0, 100.0]))]
+        cases = [
+            (torch.tensor([1.0, 0.0]), torch.tensor([0.0, 0.0])),
+            (torch.randn(64, generator=g) * 3, torch.randn(64, generator=g) * 3),
+            # saturated: σ(−200) underflows to 0 in float32, so a naive log(sigmoid) gives −inf
+            (torch.tensor([100.0, -100.0]), torch.tensor([-100.0, 100.0])),
+        ]
         for chosen, rejected in cases:
             got = call_student(bradley_terry, chosen.clone(), rejected.clone())
             expected = bradley_terry_loss(chosen, rejected)
             if isinstance(got, torch.Tensor) and got.dim() == 1 and len(got) == len(chosen) > 1:
-                fail("bradley_terry should return one number, the mean over pairs, but returned one value per "
-                     "pair. Hint: finish with .mean().")
-            if isinstance(got, torch.Tensor) and got.shape == expected.shape and abs(got.item() + expected.item()) < 1e-5 \
-                    and expected.item() != 0:
+                fail(
+                    "bradley_terry should return one number, the mean over pairs, but returned one value per "
+                    "pair. Hint: finish with .mean()."
+                )
+            if (
+                isinstance(got, torch.Tensor)
+                and got.shape == expected.shape
+                and abs(got.item() + expected.item()) < 1e-5
+                and expected.item() != 0
+            ):
                 fail("your loss has the wrong sign: it is the *negative* log-likelihood, which training minimises.")
             if isinstance(got, torch.Tensor) and not torch.isfinite(got).all():
-                fail(f"bradley_terry({chosen.tolist()}, {rejected.tolist()}) is not finite. Hint: log(sigmoid(x)) "
-                     "underflows for very negative x; torch.nn.functional.logsigmoid computes it stably.")
-            expect_tensor(got, expected, f"bradley_terry on {len(chosen)} pairs", "scalar",
-                          hint="the probability that the chosen response wins is σ(r_chosen − r_rejected).")
+                fail(
+                    f"bradley_terry({chosen.tolist()}, {rejected.tolist()}) is not finite. Hint: log(sigmoid(x)) "
+                    "underflows for very negative x; torch.nn.functional.logsigmoid computes it stably."
+                )
+            expect_tensor(
+                got,
+                expected,
+                f"bradley_terry on {len(chosen)} pairs",
+                "scalar",
+                hint="the probability that the chosen response wins is σ(r_chosen − r_rejected).",
+            )
         return "Correct: your Bradley–Terry loss matches, including saturated pairs."
 
     return run_check(body)
@@ -59,8 +75,13 @@ def check_clipped_surrogate(clipped_surrogate) -> Feedback:
         g = torch.Generator("cpu").manual_seed(1)
         logp_old = -torch.rand(4, 6, generator=g) * 3
         args = (logp_old + torch.randn(4, 6, generator=g) * 0.3, logp_old, torch.randn(4, 6, generator=g), 0.1)
-        expect_tensor(call_student(clipped_surrogate, *args), reference(*args), "clipped_surrogate on a (4 6) batch, ε=0.1",
-                      "b t", hint="ρ = exp(logp − logp_old); keep one loss per token (no mean).")
+        expect_tensor(
+            call_student(clipped_surrogate, *args),
+            reference(*args),
+            "clipped_surrogate on a (4 6) batch, ε=0.1",
+            "b t",
+            hint="ρ = exp(logp − logp_old); keep one loss per token (no mean).",
+        )
         return "Correct: all four clipping branches and a random batch match."
 
     return run_check(body)

@@ -3,6 +3,7 @@
 One small CNN with two heads: regression of the continuous attributes (smile, pose,
 hair_length, skin, each scaled to about [-1, 1]) and a 4-way hair-colour classifier.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -29,8 +30,14 @@ class AttributeClassifier(nn.Module):
         self.cfg = cfg = cfg or AttributeClassifierConfig()
         layers, c = [], 3
         for c_next in cfg.channels:
-            layers += [nn.Conv2d(c, c_next, 3, padding=1), nn.BatchNorm2d(c_next), nn.ReLU(),
-                       nn.Conv2d(c_next, c_next, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2)]
+            layers += [
+                nn.Conv2d(c, c_next, 3, padding=1),
+                nn.BatchNorm2d(c_next),
+                nn.ReLU(),
+                nn.Conv2d(c_next, c_next, 3, padding=1),
+                nn.ReLU(),
+                nn.MaxPool2d(2),
+            ]
             c = c_next
         self.body = nn.Sequential(*layers, nn.Flatten(), nn.Linear(c * 16, 128), nn.ReLU())
         self.regress = nn.Linear(128, len(CONTINUOUS))
@@ -69,7 +76,7 @@ def predict_attributes(model: AttributeClassifier, images: torch.Tensor, batch_s
     """Predicted attributes for (b 3 32 32) images: continuous values and ``hair_color`` class ids."""
     model.eval()
     dev = next(model.parameters()).device
-    outs = [model(images[i:i + batch_size].to(dev)) for i in range(0, len(images), batch_size)]
+    outs = [model(images[i : i + batch_size].to(dev)) for i in range(0, len(images), batch_size)]
     res = {n: torch.cat([o[n] for o in outs]).cpu() for n in CONTINUOUS}
     res["hair_color_probs"] = torch.cat([o["hair_color"].softmax(-1) for o in outs]).cpu()
     res["hair_color"] = res["hair_color_probs"].argmax(-1)
@@ -85,8 +92,9 @@ def evaluate_attributes(model: AttributeClassifier, n: int = 2000, seed: int = 1
     return res
 
 
-def train_attribute_classifier(n_train: int = 20000, steps: int = 2000, batch_size: int = 128, lr: float = 2e-3,
-                               seed: int = 0, device="cpu") -> AttributeClassifier:
+def train_attribute_classifier(
+    n_train: int = 20000, steps: int = 2000, batch_size: int = 128, lr: float = 2e-3, seed: int = 0, device="cpu"
+) -> AttributeClassifier:
     torch.manual_seed(seed)
     faces = make_faces(n_train, seed=seed)
     model = AttributeClassifier().to(device)

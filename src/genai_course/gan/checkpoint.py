@@ -4,11 +4,12 @@ Made by ``python -m genai_course.gan.pretrain`` (see that module); each loader r
 model from the stored config, after checking that the file holds the kind of model asked for
 (every GAN checkpoint shares one format, so the recorded ``kind`` is what tells them apart).
 """
+
 from __future__ import annotations
 
+from ..checkpoint_io import remake_hint
 from ..errors import CheckpointError
 from ..metrics._io import build_model, checkpoint_path, load_metrics, load_state, save_state
-from ..checkpoint_io import remake_hint
 
 FORMAT = "genai-course-gan-v1"
 KINDS = ("attributes", "dcgan", "stylegan")
@@ -56,22 +57,29 @@ def load_model(name: str, device=None, kind: str | None = None):
     hint = remake_hint(path, f"python -m genai_course.gan.pretrain --only {name}" if name in SHIPPED else None)
     expected = kind or _expected_kind(name)
     if expected not in KINDS:
-        raise ValueError(f"cannot tell which kind of model gan_{name}.pt should hold: pass kind= one of "
-                         f"{', '.join(KINDS)}")
+        raise ValueError(
+            f"cannot tell which kind of model gan_{name}.pt should hold: pass kind= one of {', '.join(KINDS)}"
+        )
     config, state = load_state(path, FORMAT)
     config = dict(config)
     got = config.pop("kind", None)
     if got != expected:
-        raise CheckpointError(f"checkpoint {path} holds a {got!r} model, but {name!r} is a {expected!r} model: "
-                              f"the file is of the wrong kind{hint}")
+        raise CheckpointError(
+            f"checkpoint {path} holds a {got!r} model, but {name!r} is a {expected!r} model: "
+            f"the file is of the wrong kind{hint}"
+        )
     for key, value in (SHIPPED[name][1] if name in SHIPPED and kind is None else {}).items():
         if config.get(key) != value:
-            raise CheckpointError(f"checkpoint {path} has {key}={config.get(key)!r}, but {name!r} has {key}={value!r}: "
-                                  f"the file is of the wrong kind{hint}")
+            raise CheckpointError(
+                f"checkpoint {path} has {key}={config.get(key)!r}, but {name!r} has {key}={value!r}: "
+                f"the file is of the wrong kind{hint}"
+            )
     builders = {
         "stylegan": lambda c: StyleGenerator(StyleGANConfig(**{**c, "channels": tuple(c["channels"])})),
         "dcgan": lambda c: DCGenerator(DCGANConfig(**c)),
-        "attributes": lambda c: AttributeClassifier(AttributeClassifierConfig(**{**c, "channels": tuple(c["channels"])})),
+        "attributes": lambda c: AttributeClassifier(
+            AttributeClassifierConfig(**{**c, "channels": tuple(c["channels"])})
+        ),
     }
     model = build_model(path, builders[expected], config, state)
     return model.to(device or "cpu").eval()

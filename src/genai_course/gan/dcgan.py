@@ -4,6 +4,7 @@ Generator: z (b z) [+ label embedding] → linear → (4c 4 4) → transposed co
 Discriminator: strided convs (16 → 8 → 4) → a score; the conditional version is a
 *projection* discriminator (Miyato & Koyama 2018): score = ψ(h) + ⟨embed(y), h⟩.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -17,10 +18,10 @@ from .spectral import apply_spectral_norm
 @dataclass
 class DCGANConfig:
     z_dim: int = 32
-    base: int = 32            # channels: 4·base at 4×4, 2·base at 8×8, base at 16×16
-    n_classes: int = 0        # 0: unconditional
+    base: int = 32  # channels: 4·base at 4×4, 2·base at 8×8, base at 16×16
+    n_classes: int = 0  # 0: unconditional
     img_channels: int = 1
-    size: int = 16            # 16 or 32
+    size: int = 16  # 16 or 32
     spectral_norm: bool = True
 
     def __post_init__(self):
@@ -44,14 +45,21 @@ class DCGenerator(nn.Module):
         self.cfg = cfg = cfg or DCGANConfig()
         c = cfg.base
         self.embed = nn.Embedding(cfg.n_classes, cfg.z_dim) if cfg.n_classes else None
-        self.fc = nn.Sequential(nn.Linear(cfg.z_dim * (2 if cfg.n_classes else 1), 4 * c * 16),
-                                nn.BatchNorm1d(4 * c * 16), nn.ReLU())
+        self.fc = nn.Sequential(
+            nn.Linear(cfg.z_dim * (2 if cfg.n_classes else 1), 4 * c * 16), nn.BatchNorm1d(4 * c * 16), nn.ReLU()
+        )
         extra = [nn.ConvTranspose2d(c, c, 4, 2, 1), nn.BatchNorm2d(c), nn.ReLU()] if cfg.size == 32 else []
         self.net = nn.Sequential(
-            nn.ConvTranspose2d(4 * c, 2 * c, 4, 2, 1), nn.BatchNorm2d(2 * c), nn.ReLU(),  # 8×8
-            nn.ConvTranspose2d(2 * c, c, 4, 2, 1), nn.BatchNorm2d(c), nn.ReLU(),  # 16×16
+            nn.ConvTranspose2d(4 * c, 2 * c, 4, 2, 1),
+            nn.BatchNorm2d(2 * c),
+            nn.ReLU(),  # 8×8
+            nn.ConvTranspose2d(2 * c, c, 4, 2, 1),
+            nn.BatchNorm2d(c),
+            nn.ReLU(),  # 16×16
             *extra,  # 32×32
-            nn.Conv2d(c, cfg.img_channels, 3, padding=1), nn.Tanh())
+            nn.Conv2d(c, cfg.img_channels, 3, padding=1),
+            nn.Tanh(),
+        )
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """z (b z_dim) [, y (b,)] -> images (b 1 16 16) in [-1, 1]."""
@@ -67,13 +75,22 @@ class DCDiscriminator(nn.Module):
         super().__init__()
         self.cfg = cfg = cfg or DCGANConfig()
         c = cfg.base
-        first = ([nn.Conv2d(cfg.img_channels, c, 4, 2, 1)] if cfg.size == 32  # 32 → 16
-                 else [nn.Conv2d(cfg.img_channels, c, 3, 1, 1)])
+        first = (
+            [nn.Conv2d(cfg.img_channels, c, 4, 2, 1)]
+            if cfg.size == 32  # 32 → 16
+            else [nn.Conv2d(cfg.img_channels, c, 3, 1, 1)]
+        )
         self.net = nn.Sequential(
-            *first, nn.LeakyReLU(0.2),
-            nn.Conv2d(c, 2 * c, 4, 2, 1), nn.LeakyReLU(0.2),  # 8×8
-            nn.Conv2d(2 * c, 4 * c, 4, 2, 1), nn.LeakyReLU(0.2),  # 4×4
-            nn.Flatten(), nn.Linear(4 * c * 16, 4 * c), nn.LeakyReLU(0.2))
+            *first,
+            nn.LeakyReLU(0.2),
+            nn.Conv2d(c, 2 * c, 4, 2, 1),
+            nn.LeakyReLU(0.2),  # 8×8
+            nn.Conv2d(2 * c, 4 * c, 4, 2, 1),
+            nn.LeakyReLU(0.2),  # 4×4
+            nn.Flatten(),
+            nn.Linear(4 * c * 16, 4 * c),
+            nn.LeakyReLU(0.2),
+        )
         self.out = nn.Linear(4 * c, 1)
         self.embed = nn.Embedding(cfg.n_classes, 4 * c) if cfg.n_classes else None
         if cfg.spectral_norm:

@@ -1,4 +1,5 @@
 """A real/fake image detector: a small CNN trained to tell real faces from one generator's output."""
+
 from __future__ import annotations
 
 import torch
@@ -26,11 +27,14 @@ class FakeDetector(nn.Module):
         return self.net(x)[:, 0]
 
 
-def train_detector(real: torch.Tensor, fake: torch.Tensor, steps: int = 300, batch_size: int = 64,
-                   lr: float = 2e-3, seed: int = 0) -> FakeDetector:
+def train_detector(
+    real: torch.Tensor, fake: torch.Tensor, steps: int = 300, batch_size: int = 64, lr: float = 2e-3, seed: int = 0
+) -> FakeDetector:
     """Binary cross-entropy on balanced batches of real (label 0) and fake (label 1) images."""
     if real.shape[1:] != fake.shape[1:]:
-        raise ValueError(f"real and fake images must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
+        raise ValueError(
+            f"real and fake images must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}"
+        )
     torch.manual_seed(seed)
     gen = torch.Generator("cpu").manual_seed(seed)
     model = FakeDetector().to(real.device)

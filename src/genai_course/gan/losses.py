@@ -10,6 +10,7 @@ discriminator (critic) before any sigmoid. Every loss is a scalar to *minimize*.
 - Wasserstein (WGAN-GP): critic minimizes D(G(z)) - D(x) + λ·(‖∇D(x̂)‖ - 1)².
 - R1: γ/2 · ‖∇D(x)‖² on real data only.
 """
+
 from __future__ import annotations
 
 import torch
@@ -71,8 +72,9 @@ def _check_pair(real: torch.Tensor, fake: torch.Tensor) -> None:
         raise ValueError(f"real and fake must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}")
 
 
-def gradient_penalty(critic, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor | None = None,
-                     *rest, **kwargs) -> torch.Tensor:
+def gradient_penalty(
+    critic, real: torch.Tensor, fake: torch.Tensor, eps: torch.Tensor | None = None, *rest, **kwargs
+) -> torch.Tensor:
     """WGAN-GP (Gulrajani et al. 2017): E[(‖∇ₓ D(x̂)‖₂ - 1)²] at x̂ = ε x + (1 - ε) x̃, ε ~ U(0, 1).
 
     ``real`` and ``fake`` are ``(b ...)``; ``eps`` (``(b,)``) may be given for reproducible
@@ -112,8 +114,12 @@ def d_loss(kind: str, real_scores, fake_scores) -> torch.Tensor:
 
 def g_loss(kind: str, fake_scores) -> torch.Tensor:
     """Generator loss by name."""
-    table = {"minimax": g_loss_saturating, "nonsaturating": g_loss_nonsaturating,
-             "hinge": g_loss_hinge, "wasserstein": g_loss_wasserstein}
+    table = {
+        "minimax": g_loss_saturating,
+        "nonsaturating": g_loss_nonsaturating,
+        "hinge": g_loss_hinge,
+        "wasserstein": g_loss_wasserstein,
+    }
     if kind not in table:
         raise ValueError(f"loss must be one of {LOSSES}, got {kind!r}")
     return table[kind](fake_scores)

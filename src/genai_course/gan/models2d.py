@@ -1,4 +1,5 @@
 """Small MLP generator and discriminator for 2-D toy distributions."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -57,8 +58,9 @@ class Discriminator2D(nn.Module):
     def __init__(self, cfg: MLP2DConfig | None = None):
         super().__init__()
         self.cfg = cfg or MLP2DConfig()
-        self.net = _mlp(2, 1, self.cfg.hidden, self.cfg.layers, lambda: nn.LeakyReLU(0.2),
-                        extra_last=int(self.cfg.minibatch_std))
+        self.net = _mlp(
+            2, 1, self.cfg.hidden, self.cfg.layers, lambda: nn.LeakyReLU(0.2), extra_last=int(self.cfg.minibatch_std)
+        )
         if self.cfg.spectral_norm:
             apply_spectral_norm(self.net)
 

@@ -14,6 +14,7 @@ Writes ``genai_course/checkpoints/gan_<name>.pt`` and ``.json`` for:
 Training may run on a GPU; the recorded metrics are always measured afterwards on the CPU with
 fixed seeds by the ``evaluate_*`` functions below, which the tests call again.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,9 +32,9 @@ from .train import GANTrainConfig, train_gan
 
 def _ema(ema_model, model, decay: float) -> None:
     with torch.no_grad():
-        for pe, p in zip(ema_model.parameters(), model.parameters()):
+        for pe, p in zip(ema_model.parameters(), model.parameters(), strict=True):
             pe.lerp_(p, 1 - decay)
-        for be, b in zip(ema_model.buffers(), model.buffers()):
+        for be, b in zip(ema_model.buffers(), model.buffers(), strict=True):
             be.copy_(b)
 
 
@@ -43,8 +44,8 @@ def face_feature_distance(fake: torch.Tensor, real: torch.Tensor, classifier) ->
     from ..metrics.fid import frechet_distance_features
 
     classifier.eval()
-    fa = torch.cat([classifier.features(fake[i:i + 500]) for i in range(0, len(fake), 500)])
-    fb = torch.cat([classifier.features(real[i:i + 500]) for i in range(0, len(real), 500)])
+    fa = torch.cat([classifier.features(fake[i : i + 500]) for i in range(0, len(fake), 500)])
+    fb = torch.cat([classifier.features(real[i : i + 500]) for i in range(0, len(real), 500)])
     return frechet_distance_features(fa, fb)
 
 
@@ -73,8 +74,10 @@ def evaluate_face_generator(G, n: int = 1000) -> dict:
     clf = load_model("face_attributes")
     fake = style_samples(G, n) if isinstance(G, StyleGenerator) else dcgan_samples(G, n)
     real = make_faces(n, seed=777).images
-    return {"face_fd": round(face_feature_distance(fake, real, clf), 3),
-            "face_fd_real_vs_real": round(face_feature_distance(make_faces(n, seed=778).images, real, clf), 3)}
+    return {
+        "face_fd": round(face_feature_distance(fake, real, clf), 3),
+        "face_fd_real_vs_real": round(face_feature_distance(make_faces(n, seed=778).images, real, clf), 3),
+    }
 
 
 def evaluate_digit_generator(G: DCGenerator, n_per_class: int = 100) -> dict:
@@ -87,7 +90,7 @@ def evaluate_digit_generator(G: DCGenerator, n_per_class: int = 100) -> dict:
     labels = torch.arange(10).repeat_interleave(n_per_class)
     cond = labels if G.cfg.n_classes else None
     fake = dcgan_samples(G, len(labels), seed=0, labels=cond)
-    out = {"course_fid": round(course_fid(fake, real[:len(fake)], clf), 3)}
+    out = {"course_fid": round(course_fid(fake, real[: len(fake)], clf), 3)}
     if G.cfg.n_classes:
         out["class_accuracy"] = round(class_accuracy(fake, labels, clf), 4)
     return out
@@ -98,8 +101,13 @@ def train_face_attributes(device, fast: bool) -> None:
 
     model = train_attribute_classifier(n_train=2000 if fast else 10000, steps=20 if fast else 1200, device=device)
     model = model.cpu()
-    save_model("face_attributes", "attributes", {"channels": list(model.cfg.channels), "n_colors": model.cfg.n_colors},
-               model, evaluate_attributes_model(model))
+    save_model(
+        "face_attributes",
+        "attributes",
+        {"channels": list(model.cfg.channels), "n_colors": model.cfg.n_colors},
+        model,
+        evaluate_attributes_model(model),
+    )
 
 
 def _face_sampler(device, n: int, seed: int = 1):
@@ -118,11 +126,25 @@ def train_stylegan_faces(device, fast: bool, max_seconds: float = 1440) -> None:
     steps = 10 if fast else 6000
     # StyleGAN's lr of 2e-3 assumes equalized learning rates (weights N(0, 1) scaled at run time);
     # with plain init the same relative step is ~1/sqrt(fan_in) smaller, and 2e-3 collapsed here
-    tcfg = GANTrainConfig(loss="nonsaturating", steps=steps, batch_size=32, lr_g=5e-4, lr_d=5e-4,
-                          betas=(0.0, 0.99), r1_weight=1.0, log_every=1, desc="StyleGAN")
-    opt_g = torch.optim.Adam([{"params": G.mapping.parameters(), "lr": 5e-5},  # mapping: slower, as in StyleGAN
-                              {"params": [p for n, p in G.named_parameters() if not n.startswith("mapping.")]}],
-                             lr=tcfg.lr_g, betas=tcfg.betas)
+    tcfg = GANTrainConfig(
+        loss="nonsaturating",
+        steps=steps,
+        batch_size=32,
+        lr_g=5e-4,
+        lr_d=5e-4,
+        betas=(0.0, 0.99),
+        r1_weight=1.0,
+        log_every=1,
+        desc="StyleGAN",
+    )
+    opt_g = torch.optim.Adam(
+        [
+            {"params": G.mapping.parameters(), "lr": 5e-5},  # mapping: slower, as in StyleGAN
+            {"params": [p for n, p in G.named_parameters() if not n.startswith("mapping.")]},
+        ],
+        lr=tcfg.lr_g,
+        betas=tcfg.betas,
+    )
     sample_latent = lambda b: (torch.randn(b, cfg.z_dim, device=device), None)  # noqa: E731
     opt_d = torch.optim.Adam(D.parameters(), lr=tcfg.lr_d, betas=tcfg.betas)
     sample_real = _face_sampler(device, 2000 if fast else 10000)
@@ -130,8 +152,9 @@ def train_stylegan_faces(device, fast: bool, max_seconds: float = 1440) -> None:
     while done < steps and time.time() - start < max_seconds:  # chunks, so a time budget can stop it
         n = min(chunk, steps - done)
         tcfg.steps = n
-        train_gan(G, D, sample_real, sample_latent, tcfg, callback=lambda step: _ema(G_ema, G, 0.99),
-                  opt_g=opt_g, opt_d=opt_d)
+        train_gan(
+            G, D, sample_real, sample_latent, tcfg, callback=lambda step: _ema(G_ema, G, 0.99), opt_g=opt_g, opt_d=opt_d
+        )
         done += n
         # snapshot after every chunk: an interrupted run still leaves a usable (metric-less) checkpoint
         save_model("stylegan_faces", "stylegan", config_dict(cfg), copy.deepcopy(G_ema).cpu().eval())
@@ -145,10 +168,22 @@ def train_dcgan_faces(device, fast: bool) -> None:
     torch.manual_seed(0)
     cfg = DCGANConfig(z_dim=64, base=32, img_channels=3, size=32)
     G, D = DCGenerator(cfg).to(device), DCDiscriminator(cfg).to(device)
-    tcfg = GANTrainConfig(loss="hinge", steps=10 if fast else 800, batch_size=64, lr_g=2e-4, lr_d=4e-4,
-                          betas=(0.0, 0.9), desc="DCGAN faces")
-    train_gan(G, D, _face_sampler(device, 2000 if fast else 10000, seed=2),
-              lambda b: (torch.randn(b, cfg.z_dim, device=device), None), tcfg)
+    tcfg = GANTrainConfig(
+        loss="hinge",
+        steps=10 if fast else 800,
+        batch_size=64,
+        lr_g=2e-4,
+        lr_d=4e-4,
+        betas=(0.0, 0.9),
+        desc="DCGAN faces",
+    )
+    train_gan(
+        G,
+        D,
+        _face_sampler(device, 2000 if fast else 10000, seed=2),
+        lambda b: (torch.randn(b, cfg.z_dim, device=device), None),
+        tcfg,
+    )
     G = G.cpu().eval()
     save_model("dcgan_faces", "dcgan", vars(cfg), G, evaluate_face_generator(G))
 
@@ -175,8 +210,15 @@ def digit_gan(conditional: bool, steps: int, device="cpu", seed: int = 0, G=None
         y = torch.randint(10, (b,), generator=gen).to(device) if conditional else None
         return torch.randn(b, cfg.z_dim, generator=gen).to(device), y
 
-    tcfg = GANTrainConfig(loss="hinge", steps=steps, batch_size=64, lr_g=2e-4, lr_d=4e-4, betas=(0.0, 0.9),
-                          desc="cGAN digits" if conditional else "DCGAN digits")
+    tcfg = GANTrainConfig(
+        loss="hinge",
+        steps=steps,
+        batch_size=64,
+        lr_g=2e-4,
+        lr_d=4e-4,
+        betas=(0.0, 0.9),
+        desc="cGAN digits" if conditional else "DCGAN digits",
+    )
     hist = train_gan(G, D, sample_real, sample_latent, tcfg)
     return G.eval(), D, hist
 

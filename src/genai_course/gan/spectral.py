@@ -5,14 +5,16 @@ norm). Dividing W by σ(W) makes every layer, and so the whole discriminator (wi
 activations), at most 1-Lipschitz. σ(W) is estimated cheaply by power iteration, one step per
 training step, carrying the vector ``u`` over from the previous step.
 """
+
 from __future__ import annotations
 
 import torch
 from torch import nn
 
 
-def power_iteration(weight: torch.Tensor, n_iter: int = 20, u: torch.Tensor | None = None,
-                    generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+def power_iteration(
+    weight: torch.Tensor, n_iter: int = 20, u: torch.Tensor | None = None, generator: torch.Generator | None = None
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Estimate the largest singular value of ``weight`` (out, in...) -> (sigma, u).
 
     Convolution kernels (o c kh kw) are flattened to (o, c·kh·kw) as torch does.

@@ -9,6 +9,7 @@
 - :func:`path_length`: perceptual path length in Z (slerp) or W (lerp), measured with the
   classifier's features instead of a VGG network.
 """
+
 from __future__ import annotations
 
 import torch
@@ -17,8 +18,19 @@ from ..data.faces import CONTINUOUS
 from .attributes import AttributeClassifier
 from .stylegan import StyleGenerator
 
-__all__ = ["CONTINUOUS", "attribute_scores", "attribute_directions", "orthogonalize", "sample_w",
-           "render", "edit_ws", "edit_effect", "slerp", "path_length", "interpolation_roughness"]
+__all__ = [
+    "CONTINUOUS",
+    "attribute_scores",
+    "attribute_directions",
+    "orthogonalize",
+    "sample_w",
+    "render",
+    "edit_ws",
+    "edit_effect",
+    "slerp",
+    "path_length",
+    "interpolation_roughness",
+]
 
 
 @torch.no_grad()
@@ -37,7 +49,7 @@ def render(G: StyleGenerator, w: torch.Tensor, noise_seed: int = 0, batch_size: 
     noise = G.fixed_noise(1, torch.Generator("cpu").manual_seed(noise_seed))
     out = []
     for i in range(0, len(w), batch_size):
-        chunk = w[i:i + batch_size]
+        chunk = w[i : i + batch_size]
         out.append(G.synthesize(chunk, [n.expand(len(chunk), -1, -1, -1) for n in noise]).clamp(-1, 1))
     return torch.cat(out)
 
@@ -47,7 +59,7 @@ def attribute_scores(clf: AttributeClassifier, images: torch.Tensor, batch_size:
     """Classifier outputs for ``CONTINUOUS`` attributes: (b a), columns in that order."""
     clf.eval()
     dev = next(clf.parameters()).device
-    outs = [clf(images[i:i + batch_size].to(dev)) for i in range(0, len(images), batch_size)]
+    outs = [clf(images[i : i + batch_size].to(dev)) for i in range(0, len(images), batch_size)]
     return torch.stack([torch.cat([o[k] for o in outs]) for k in CONTINUOUS], 1).cpu()
 
 
@@ -58,8 +70,10 @@ def attribute_directions(w: torch.Tensor, scores: torch.Tensor, names=CONTINUOUS
     per unit step *in the linear model*: the gradient of a linear readout of w.
     """
     if w.dim() != 2 or scores.dim() != 2 or len(w) != len(scores) or scores.shape[1] != len(names):
-        raise ValueError(f"w must be (b w_dim) and scores (b {len(names)}) with the same b, "
-                         f"got {tuple(w.shape)} and {tuple(scores.shape)}")
+        raise ValueError(
+            f"w must be (b w_dim) and scores (b {len(names)}) with the same b, "
+            f"got {tuple(w.shape)} and {tuple(scores.shape)}"
+        )
     x = torch.cat([w - w.mean(0), torch.ones(len(w), 1)], 1).double()
     coef = torch.linalg.lstsq(x, scores.double()).solution[:-1].float()  # (w_dim a)
     return {name: coef[:, i] / coef[:, i].norm() for i, name in enumerate(names)}
@@ -73,8 +87,9 @@ def orthogonalize(directions: dict, target: str) -> torch.Tensor:
     return d / d.norm()
 
 
-def edit_ws(G: StyleGenerator, w: torch.Tensor, direction: torch.Tensor, alpha: float,
-            layers: slice = slice(None)) -> torch.Tensor:
+def edit_ws(
+    G: StyleGenerator, w: torch.Tensor, direction: torch.Tensor, alpha: float, layers: slice = slice(None)
+) -> torch.Tensor:
     """Per-layer styles (b num_ws w_dim): w everywhere, plus α·direction in the chosen ``layers`` only."""
     ws = w[:, None].repeat(1, G.num_ws, 1)
     ws[:, layers] += alpha * direction
@@ -82,8 +97,15 @@ def edit_ws(G: StyleGenerator, w: torch.Tensor, direction: torch.Tensor, alpha: 
 
 
 @torch.no_grad()
-def edit_effect(G: StyleGenerator, clf: AttributeClassifier, w: torch.Tensor, direction: torch.Tensor,
-                alphas, w_std: float | torch.Tensor = 1.0, layers: slice = slice(None)) -> torch.Tensor:
+def edit_effect(
+    G: StyleGenerator,
+    clf: AttributeClassifier,
+    w: torch.Tensor,
+    direction: torch.Tensor,
+    alphas,
+    w_std: float | torch.Tensor = 1.0,
+    layers: slice = slice(None),
+) -> torch.Tensor:
     """Mean classifier scores (len(alphas) a) after adding α·w_std·direction to the styles of ``layers``."""
     rows = [attribute_scores(clf, render(G, edit_ws(G, w, direction, a * w_std, layers))).mean(0) for a in alphas]
     return torch.stack(rows)
@@ -98,8 +120,9 @@ def slerp(a: torch.Tensor, b: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
 
 
 @torch.no_grad()
-def path_length(G: StyleGenerator, clf: AttributeClassifier, space: str, n: int = 512, eps: float = 1e-2,
-                seed: int = 0) -> float:
+def path_length(
+    G: StyleGenerator, clf: AttributeClassifier, space: str, n: int = 512, eps: float = 1e-2, seed: int = 0
+) -> float:
     """Perceptual path length (Karras et al. 2019) with the classifier's 128 features as the "perception".
 
     For random pairs and a random t, ``d = ‖f(g(lerp(t))) − f(g(lerp(t+ε)))‖² / ε²``, with slerp in Z
@@ -123,8 +146,9 @@ def path_length(G: StyleGenerator, clf: AttributeClassifier, space: str, n: int 
 
 
 @torch.no_grad()
-def interpolation_roughness(G: StyleGenerator, clf: AttributeClassifier, z0: torch.Tensor, z1: torch.Tensor,
-                            space: str, frames: int = 16) -> tuple[torch.Tensor, torch.Tensor]:
+def interpolation_roughness(
+    G: StyleGenerator, clf: AttributeClassifier, z0: torch.Tensor, z1: torch.Tensor, space: str, frames: int = 16
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Walk from z0 to z1 ((p z_dim) pairs) in ``frames`` steps, slerp in Z or lerp in W.
 
     Returns the frames (p f 3 32 32) and, per pair, the *roughness*

@@ -12,6 +12,7 @@
 
 Resolutions 4 → 8 → 16 → 32; one w per synthesis layer: ``num_ws`` in total.
 """
+
 from __future__ import annotations
 
 import math
@@ -56,16 +57,19 @@ class MappingNetwork(nn.Module):
         return self.net(pixel_norm(z))
 
 
-def modulated_weight(weight: torch.Tensor, style: torch.Tensor, demodulate: bool = True,
-                     eps: float = 1e-8) -> torch.Tensor:
+def modulated_weight(
+    weight: torch.Tensor, style: torch.Tensor, demodulate: bool = True, eps: float = 1e-8
+) -> torch.Tensor:
     """Per-sample conv weights: weight (o c k k), style (b c) -> (b o c k k).
 
     Modulation scales input channel c by s_c; demodulation rescales every output filter to unit
     L2 norm over (c k k), which keeps the output at unit variance for unit-variance inputs.
     """
     if weight.dim() != 4 or style.dim() != 2 or style.shape[1] != weight.shape[1]:
-        raise ValueError(f"weight must be (o c k k) and style (b c) with the same c, "
-                         f"got {tuple(weight.shape)} and {tuple(style.shape)}")
+        raise ValueError(
+            f"weight must be (o c k k) and style (b c) with the same c, "
+            f"got {tuple(weight.shape)} and {tuple(style.shape)}"
+        )
     w = weight[None] * style[:, None, :, None, None]  # (b o c k k)
     if demodulate:
         w = w * torch.rsqrt(w.pow(2).sum(dim=(2, 3, 4), keepdim=True) + eps)
@@ -127,7 +131,7 @@ class StyleGenerator(nn.Module):
         ch = cfg.channels
         self.const = nn.Parameter(torch.randn(1, ch[0], 4, 4))
         layers = [StyleLayer(ch[0], ch[0], cfg.w_dim, upsample=False)]
-        for c_prev, c in zip(ch[:-1], ch[1:]):
+        for c_prev, c in zip(ch[:-1], ch[1:], strict=False):
             layers += [StyleLayer(c_prev, c, cfg.w_dim, upsample=True), StyleLayer(c, c, cfg.w_dim, upsample=False)]
         self.layers = nn.ModuleList(layers)
         self.to_rgb = ModulatedConv(ch[-1], cfg.img_channels, cfg.w_dim, k=1, demodulate=False)
@@ -139,8 +143,9 @@ class StyleGenerator(nn.Module):
             got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
             raise ValueError(f"z must be (b {self.cfg.z_dim}), got {got}")
 
-    def ws_from_z(self, z: torch.Tensor, z2: torch.Tensor | None = None, crossover: int | None = None,
-                  truncation: float = 1.0) -> torch.Tensor:
+    def ws_from_z(
+        self, z: torch.Tensor, z2: torch.Tensor | None = None, crossover: int | None = None, truncation: float = 1.0
+    ) -> torch.Tensor:
         """Per-layer styles (b num_ws w_dim); layers ≥ ``crossover`` take z2's w (style mixing)."""
         self._check_z(z)
         w = self.mapping(z)
@@ -161,7 +166,9 @@ class StyleGenerator(nn.Module):
         if ws.dim() == 2:
             ws = ws[:, None].repeat(1, self.num_ws, 1)
         if ws.dim() != 3 or ws.shape[1:] != (self.num_ws, self.cfg.w_dim):
-            raise ValueError(f"ws must be (b {self.num_ws} {self.cfg.w_dim}) or (b {self.cfg.w_dim}), got {tuple(ws.shape)}")
+            raise ValueError(
+                f"ws must be (b {self.num_ws} {self.cfg.w_dim}) or (b {self.cfg.w_dim}), got {tuple(ws.shape)}"
+            )
         x = self.const.expand(ws.shape[0], -1, -1, -1)
         for i, layer in enumerate(self.layers):
             x = layer(x, ws[:, i], None if noise is None else noise[i])
@@ -184,7 +191,7 @@ class StyleGenerator(nn.Module):
     def fixed_noise(self, b: int, generator: torch.Generator | None = None) -> list:
         """One noise tensor per layer for ``b`` images (for reproducible or noise-free rendering)."""
         shapes, res = [], 4
-        for i, layer in enumerate(self.layers):
+        for layer in self.layers:
             res = res * 2 if layer.upsample else res
             shapes.append(torch.randn(b, 1, res, res, generator=generator))
         return [s.to(self.const.device) for s in shapes]
@@ -200,8 +207,14 @@ class FaceDiscriminator(nn.Module):
             layers += [nn.Conv2d(c, c_next, 3, padding=1), nn.LeakyReLU(0.2), nn.AvgPool2d(2)]
             c = c_next
         self.body = nn.Sequential(*layers)  # 32 → 4
-        self.head = nn.Sequential(nn.Conv2d(c + 1, c, 3, padding=1), nn.LeakyReLU(0.2), nn.Flatten(),
-                                  nn.Linear(c * 16, c), nn.LeakyReLU(0.2), nn.Linear(c, 1))
+        self.head = nn.Sequential(
+            nn.Conv2d(c + 1, c, 3, padding=1),
+            nn.LeakyReLU(0.2),
+            nn.Flatten(),
+            nn.Linear(c * 16, c),
+            nn.LeakyReLU(0.2),
+            nn.Linear(c, 1),
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 4 or x.shape[1:] != (3, 32, 32):

@@ -16,6 +16,7 @@ use 1e-4 to 2e-4 for 10⁵ steps), optionally decayed linearly to 0, so that a r
 thousand steps on a CPU. With 2e-4 and 2,000 steps the spectral-norm GAN had found all 8 modes
 of the ring but only about 2/3 of its samples were high quality.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -42,8 +43,9 @@ class ToyRun:
         return {"modes": self.modes[-1], "high_quality": self.high_quality[-1]}
 
 
-def method_config(method: str, steps: int, lr: float = 1e-3, batch_size: int = 256,
-                  lr_decay: bool = False) -> tuple[GANTrainConfig, dict]:
+def method_config(
+    method: str, steps: int, lr: float = 1e-3, batch_size: int = 256, lr_decay: bool = False
+) -> tuple[GANTrainConfig, dict]:
     """(training config, discriminator options for :class:`MLP2DConfig`) for a method name."""
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
@@ -59,9 +61,19 @@ def method_config(method: str, steps: int, lr: float = 1e-3, batch_size: int = 2
     return GANTrainConfig(loss="hinge", betas=(0.0, 0.9), **common), {"spectral_norm": True}
 
 
-def train_toy_gan(mixture: Mixture2D, method: str, steps: int, seed: int = 0, log_every: int = 250,
-                  snapshot_at: tuple = (), n_eval: int = 2500, hidden: int = 128, lr: float = 1e-3,
-                  lr_decay: bool = False, device="cpu") -> ToyRun:
+def train_toy_gan(
+    mixture: Mixture2D,
+    method: str,
+    steps: int,
+    seed: int = 0,
+    log_every: int = 250,
+    snapshot_at: tuple = (),
+    n_eval: int = 2500,
+    hidden: int = 128,
+    lr: float = 1e-3,
+    lr_decay: bool = False,
+    device="cpu",
+) -> ToyRun:
     """Train one method on one mixture; every ``log_every`` steps measure modes and quality on
     ``n_eval`` samples from a fixed latent batch."""
     cfg, d_options = method_config(method, steps, lr, lr_decay=lr_decay)
@@ -83,8 +95,14 @@ def train_toy_gan(mixture: Mixture2D, method: str, steps: int, seed: int = 0, lo
         if step in snapshot_at:
             run.snapshots[step] = samples
 
-    train_gan(G, D, lambda b: (mixture.sample(b, gen).to(device), None),
-              lambda b: (torch.randn(b, model_cfg.z_dim, generator=gen).to(device), None), cfg, callback=measure)
+    train_gan(
+        G,
+        D,
+        lambda b: (mixture.sample(b, gen).to(device), None),
+        lambda b: (torch.randn(b, model_cfg.z_dim, generator=gen).to(device), None),
+        cfg,
+        callback=measure,
+    )
     return run
 
 
@@ -117,12 +135,24 @@ def comparison_table(seed: int = 0, device="cpu") -> dict:
             steps = generator_steps(method, D_UPDATES[mix_name])
             start = time.perf_counter()
             run = train_toy_gan(mixture, method, steps, seed=seed, log_every=steps // 5, device=device)
-            rows.append({"mixture": mix_name, "method": method, "d_updates": D_UPDATES[mix_name],
-                         "generator_steps": steps, "modes": run.final["modes"],
-                         "high_quality": round(run.final["high_quality"], 4),
-                         "seconds": round(time.perf_counter() - start, 1)})
-    return {"seed": seed, "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "made_by": TABLE_RECIPE, "rows": rows}
+            rows.append(
+                {
+                    "mixture": mix_name,
+                    "method": method,
+                    "d_updates": D_UPDATES[mix_name],
+                    "generator_steps": steps,
+                    "modes": run.final["modes"],
+                    "high_quality": round(run.final["high_quality"], 4),
+                    "seconds": round(time.perf_counter() - start, 1),
+                }
+            )
+    return {
+        "seed": seed,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "made_by": TABLE_RECIPE,
+        "rows": rows,
+    }
 
 
 def load_comparison_table() -> dict:

@@ -7,10 +7,11 @@ and the conditional GAN:
 - ``sample_latent(batch_size) -> (z, cond)``: generator input (and labels to generate);
 - ``generator(z, *cond)`` and ``discriminator(x, *cond)``.
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 import torch
 
@@ -20,16 +21,16 @@ from .losses import LOSSES, d_loss, g_loss, gradient_penalty, r1_penalty
 
 @dataclass
 class GANTrainConfig:
-    loss: str = "nonsaturating"      # minimax | nonsaturating | hinge | wasserstein
-    steps: int = 2000                # generator steps
-    n_critic: int = 1                # discriminator steps per generator step
+    loss: str = "nonsaturating"  # minimax | nonsaturating | hinge | wasserstein
+    steps: int = 2000  # generator steps
+    n_critic: int = 1  # discriminator steps per generator step
     batch_size: int = 256
     lr_g: float = 1e-3
     lr_d: float = 1e-3
     betas: tuple = (0.5, 0.999)
-    gp_weight: float = 0.0           # λ of the WGAN-GP gradient penalty (0: off)
-    r1_weight: float = 0.0           # γ of the R1 penalty, applied as γ/2·R1 (0: off)
-    lr_decay: bool = False           # decay both learning rates linearly to 0 over the run
+    gp_weight: float = 0.0  # λ of the WGAN-GP gradient penalty (0: off)
+    r1_weight: float = 0.0  # γ of the R1 penalty, applied as γ/2·R1 (0: off)
+    lr_decay: bool = False  # decay both learning rates linearly to 0 over the run
     log_every: int = 100
     desc: str = "GAN"
 
@@ -37,7 +38,9 @@ class GANTrainConfig:
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
         if self.steps < 1 or self.n_critic < 1 or self.batch_size < 1:
-            raise ValueError(f"steps, n_critic and batch_size must be >= 1, got {self.steps}, {self.n_critic}, {self.batch_size}")
+            raise ValueError(
+                f"steps, n_critic and batch_size must be >= 1, got {self.steps}, {self.n_critic}, {self.batch_size}"
+            )
 
 
 @dataclass
@@ -52,9 +55,16 @@ def _cond(c):
     return () if c is None else (c,)
 
 
-def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module,
-              sample_real: Callable, sample_latent: Callable, config: GANTrainConfig,
-              callback: Callable | None = None, opt_g=None, opt_d=None) -> GANHistory:
+def train_gan(
+    generator: torch.nn.Module,
+    discriminator: torch.nn.Module,
+    sample_real: Callable,
+    sample_latent: Callable,
+    config: GANTrainConfig,
+    callback: Callable | None = None,
+    opt_g=None,
+    opt_d=None,
+) -> GANHistory:
     """Train in place and return the logged history.
 
     ``callback(step)`` is called every ``log_every`` generator steps (and at the end); a dict it
@@ -67,8 +77,8 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module,
     base_lrs = [[g["lr"] for g in opt.param_groups] for opt in (opt_g, opt_d)]
     for step in progress(range(1, cfg.steps + 1), desc=cfg.desc):
         if cfg.lr_decay:  # smaller steps late in training sharpen the samples instead of chasing modes
-            for opt, lrs in zip((opt_g, opt_d), base_lrs):
-                for group, lr in zip(opt.param_groups, lrs):
+            for opt, lrs in zip((opt_g, opt_d), base_lrs, strict=True):
+                for group, lr in zip(opt.param_groups, lrs, strict=True):
                     group["lr"] = lr * (1 - (step - 1) / cfg.steps)
         for _ in range(cfg.n_critic):
             x, c_real = sample_real(cfg.batch_size)
@@ -78,7 +88,9 @@ def train_gan(generator: torch.nn.Module, discriminator: torch.nn.Module,
             loss_d = d_loss(cfg.loss, discriminator(x, *_cond(c_real)), discriminator(fake, *_cond(c_fake)))
             if cfg.gp_weight > 0:
                 if c_real is not None and c_fake is not None and not torch.equal(c_real, c_fake):
-                    raise ValueError("the gradient penalty interpolates real and fake pairs: use the same labels for both")
+                    raise ValueError(
+                        "the gradient penalty interpolates real and fake pairs: use the same labels for both"
+                    )
                 loss_d = loss_d + cfg.gp_weight * gradient_penalty(discriminator, x, fake, None, *_cond(c_real))
             if cfg.r1_weight > 0:
                 loss_d = loss_d + 0.5 * cfg.r1_weight * r1_penalty(discriminator, x, *_cond(c_real))

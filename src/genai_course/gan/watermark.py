@@ -11,6 +11,7 @@ Detection needs only the key, not the original image: correlate the (resized) im
 patterns survive resizing and Gaussian noise. This is a teaching watermark: it is not robust to crops, rotations or an attacker who
 knows the scheme.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -75,8 +76,10 @@ def median_residual(images: torch.Tensor) -> torch.Tensor:
 def correlate(images: torch.Tensor, patterns: torch.Tensor) -> torch.Tensor:
     """The correlation detector: <median residual of image, P_i> for every image and bit -> (b n)."""
     if images.dim() != 4 or patterns.dim() != 4 or images.shape[1:] != patterns.shape[1:]:
-        raise ValueError(f"images (b c h w) and patterns (n c h w) must share (c h w), "
-                         f"got {tuple(images.shape)} and {tuple(patterns.shape)}")
+        raise ValueError(
+            f"images (b c h w) and patterns (n c h w) must share (c h w), "
+            f"got {tuple(images.shape)} and {tuple(patterns.shape)}"
+        )
     return torch.einsum("bchw,nchw->bn", median_residual(images), patterns)
 
 

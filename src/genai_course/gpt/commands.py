@@ -1,4 +1,5 @@
 """Sub-commands ``train-gpt`` and ``sample``: train a GPT on any UTF-8 text file, then sample from it."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,18 +10,29 @@ TOKENIZERS = ("char", "bpe")
 
 
 def add_train_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--text", type=Path, default=None,
-                   help="UTF-8 text file to train on (default: the course corpus, pydoc_data.topics)")
+    p.add_argument(
+        "--text",
+        type=Path,
+        default=None,
+        help="UTF-8 text file to train on (default: the course corpus, pydoc_data.topics)",
+    )
     p.add_argument("--tokenizer", default="bpe", help="bpe (byte-level, default) or char")
     p.add_argument("--vocab-size", type=int, default=512, help="BPE vocabulary size (default 512)")
     budget = p.add_mutually_exclusive_group()
     budget.add_argument("--minutes", type=float, default=None, help="train for this wall time (default 1.7)")
     budget.add_argument("--max-iters", type=int, default=None, help="train for this many steps instead")
-    p.add_argument("--out", type=Path, default=Path("out-gpt"),
-                   help="folder for ckpt.pt (default out-gpt); saved at every validation estimate and on Ctrl-C")
-    p.add_argument("--resume", action="store_true",
-                   help="continue the run saved in --out (its model, tokenizer and settings; --max-iters or "
-                        "--minutes set a new total budget)")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out-gpt"),
+        help="folder for ckpt.pt (default out-gpt); saved at every validation estimate and on Ctrl-C",
+    )
+    p.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run saved in --out (its model, tokenizer and settings; --max-iters or "
+        "--minutes set a new total budget)",
+    )
     p.add_argument("--n-layer", type=int, default=4)
     p.add_argument("--n-head", type=int, default=4)
     p.add_argument("--n-embd", type=int, default=128)
@@ -29,8 +41,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--lr", type=float, default=3e-3)
     p.add_argument("--min-lr", type=float, default=3e-4, help="final learning rate, in [0, --lr]")
     p.add_argument("--dropout", type=float, default=0.0)
-    p.add_argument("--eval-interval", type=int, default=250,
-                   help="steps between validation estimates and checkpoints (0: none until the end)")
+    p.add_argument(
+        "--eval-interval",
+        type=int,
+        default=250,
+        help="steps between validation estimates and checkpoints (0: none until the end)",
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default=None, help="cpu, cuda or mps (default: best available)")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: all cores)")
@@ -39,10 +55,13 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
 
 def register(sub) -> None:
     # description and epilog are printed as they are; only help= strings are %-formatted by argparse
-    p = sub.add_parser("train-gpt", help="train a GPT on a UTF-8 text file",
-                       description="Train a GPT on a UTF-8 text file. The last 10% of the file is the validation "
-                                   "split (as in nanoGPT); losses are reported in nats per character so character and "
-                                   "BPE tokenizers compare. Runs under torchrun for data parallelism.")
+    p = sub.add_parser(
+        "train-gpt",
+        help="train a GPT on a UTF-8 text file",
+        description="Train a GPT on a UTF-8 text file. The last 10% of the file is the validation "
+        "split (as in nanoGPT); losses are reported in nats per character so character and "
+        "BPE tokenizers compare. Runs under torchrun for data parallelism.",
+    )
     add_train_arguments(p)
     p.set_defaults(run=run_train)
 
@@ -81,8 +100,19 @@ def _check_train_settings(args) -> None:
 
     if args.tokenizer not in TOKENIZERS:
         raise CommandError(f"--tokenizer must be one of {', '.join(TOKENIZERS)}, got {args.tokenizer!r}")
-    _positive(args, "minutes", "max_iters", "n_layer", "n_head", "n_embd", "block_size", "batch_size", "lr",
-              "vocab_size", "threads")
+    _positive(
+        args,
+        "minutes",
+        "max_iters",
+        "n_layer",
+        "n_head",
+        "n_embd",
+        "block_size",
+        "batch_size",
+        "lr",
+        "vocab_size",
+        "threads",
+    )
     if not (math.isfinite(args.min_lr) and 0 <= args.min_lr <= args.lr):
         raise CommandError(f"--min-lr must lie in [0, --lr={args.lr:g}], got {args.min_lr}")
     if not (math.isfinite(args.dropout) and 0 <= args.dropout < 1):
@@ -174,20 +204,36 @@ def run_train(args) -> int:
     block_size = model.config.block_size if args.resume else args.block_size
     for name, ids in (("training", train_ids), ("validation (last 10%)", val_ids)):
         if len(ids) <= block_size:
-            raise CommandError(f"the text is too short: its {name} part has {len(ids)} tokens but one context "
-                               f"window needs {block_size + 1}; use a longer text or a smaller --block-size")
+            raise CommandError(
+                f"the text is too short: its {name} part has {len(ids)} tokens but one context "
+                f"window needs {block_size + 1}; use a longer text or a smaller --block-size"
+            )
     seed_everything(args.seed)
     if not args.resume:
-        config = GPTConfig(vocab_size=tokenizer.vocab_size, block_size=args.block_size, n_layer=args.n_layer,
-                           n_head=args.n_head, n_embd=args.n_embd, dropout=args.dropout)
+        config = GPTConfig(
+            vocab_size=tokenizer.vocab_size,
+            block_size=args.block_size,
+            n_layer=args.n_layer,
+            n_head=args.n_head,
+            n_embd=args.n_embd,
+            dropout=args.dropout,
+        )
         model = GPT(config)
         minutes = args.minutes if args.minutes is not None or args.max_iters is not None else 1.7
-        tc = TrainConfig(batch_size=args.batch_size, max_iters=args.max_iters,
-                         max_seconds=minutes * 60 if minutes is not None else None,
-                         lr=args.lr, min_lr=args.min_lr, eval_interval=args.eval_interval, seed=args.seed)
+        tc = TrainConfig(
+            batch_size=args.batch_size,
+            max_iters=args.max_iters,
+            max_seconds=minutes * 60 if minutes is not None else None,
+            lr=args.lr,
+            min_lr=args.min_lr,
+            eval_interval=args.eval_interval,
+            seed=args.seed,
+        )
     if rank == 0:
-        print(f"{len(text):,} characters, {tokenizer.vocab_size} tokens ({tokenizer.to_dict()['kind']}), "
-              f"{cpt[0]:.2f} characters/token; model: {model.num_params() / 1e6:.2f} M parameters")
+        print(
+            f"{len(text):,} characters, {tokenizer.vocab_size} tokens ({tokenizer.to_dict()['kind']}), "
+            f"{cpt[0]:.2f} characters/token; model: {model.num_params() / 1e6:.2f} M parameters"
+        )
         if resume is not None:
             print(f"resuming {ckpt} at step {resume.get('iter')} ({cfg_args})")
     text_sha = _text_sha256(text)
@@ -199,41 +245,56 @@ def run_train(args) -> int:
             saved_step.append(state["iter"])
 
     try:
-        hist = train(model, train_ids, val_ids, tc, cpt, device, show_progress=not args.quiet, resume=resume,
-                     on_checkpoint=save)
+        hist = train(
+            model, train_ids, val_ids, tc, cpt, device, show_progress=not args.quiet, resume=resume, on_checkpoint=save
+        )
     except TrainingDiverged as err:
-        kept = (f"{ckpt} keeps step {saved_step[-1]}" if saved_step else
-                f"{ckpt} was left as it was" if ckpt.exists() else "nothing was saved")
+        kept = (
+            f"{ckpt} keeps step {saved_step[-1]}"
+            if saved_step
+            else f"{ckpt} was left as it was"
+            if ckpt.exists()
+            else "nothing was saved"
+        )
         raise CommandError(f"training stopped: {err}; {kept}") from None
     except KeyboardInterrupt:
         if rank == 0 and saved_step:
             import sys
 
-            print(f"interrupted at step {saved_step[-1]}: saved {ckpt}; continue with the same command and --resume",
-                  file=sys.stderr)
+            print(
+                f"interrupted at step {saved_step[-1]}: saved {ckpt}; continue with the same command and --resume",
+                file=sys.stderr,
+            )
         raise
     finally:
         import torch.distributed as dist
 
         if dist.is_initialized():
             dist.destroy_process_group()
-    for it, val in zip(hist["eval_iter"], hist["val_loss"]):
+    for it, val in zip(hist["eval_iter"], hist["val_loss"], strict=True):
         if rank == 0:
             print(f"step {it:5d}: val {val:.3f} nats/char (estimate)")
     val_loss = evaluate(model, val_ids, device=device) / cpt[1]
     train_tail = sum(hist["train_loss"][-20:]) / len(hist["train_loss"][-20:])
     if not (math.isfinite(val_loss) and math.isfinite(train_tail)):
         kept = f"{ckpt} keeps step {saved_step[-1]}" if saved_step else "nothing was saved"
-        raise CommandError(f"training stopped: the validation loss is {val_loss}: the model diverged; lower --lr; "
-                           f"{kept}")
-    metrics = {"val_loss_nats_per_char": val_loss, "train_loss_nats_per_char": train_tail,
-               "iters": len(hist["iter"]), "seconds": hist["train_seconds"],
-               "tokens_per_second": hist["tokens_per_second"]}
+        raise CommandError(
+            f"training stopped: the validation loss is {val_loss}: the model diverged; lower --lr; {kept}"
+        )
+    metrics = {
+        "val_loss_nats_per_char": val_loss,
+        "train_loss_nats_per_char": train_tail,
+        "iters": len(hist["iter"]),
+        "seconds": hist["train_seconds"],
+        "tokens_per_second": hist["tokens_per_second"],
+    }
     if rank == 0:
         save(hist["state"], metrics)
         print(f"{metrics['iters']} steps in {metrics['seconds']:.1f} s, {metrics['tokens_per_second']:,.0f} tokens/s")
-        print(f"train loss {train_tail:.3f} nats/char (last 20 steps), "
-              f"val loss {val_loss:.3f} nats/char (whole validation split)")
+        print(
+            f"train loss {train_tail:.3f} nats/char (last 20 steps), "
+            f"val loss {val_loss:.3f} nats/char (whole validation split)"
+        )
         print(f"saved {ckpt}")
     return 0
 
@@ -258,8 +319,9 @@ def run_sample(args) -> int:
 
     gen = rng.generator(args.seed)
     idx = torch.tensor([ids] * args.num_samples, dtype=torch.long)
-    out = generate(model, idx, args.max_new_tokens, temperature=args.temperature, top_k=args.top_k,
-                   top_p=args.top_p, generator=gen)
+    out = generate(
+        model, idx, args.max_new_tokens, temperature=args.temperature, top_k=args.top_k, top_p=args.top_p, generator=gen
+    )
     for i, row in enumerate(out.tolist()):
         if i:
             print("-" * 40)

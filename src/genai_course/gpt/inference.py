@@ -6,6 +6,7 @@
   (Hinton et al., 2015) instead of the one-hot next token: the loss is the cross-entropy
   between the teacher's softened probabilities and the student's, mixed with the usual loss.
 """
+
 from __future__ import annotations
 
 import io
@@ -26,8 +27,9 @@ def quantize_int8(model: GPT) -> torch.nn.Module:
 
     with warnings.catch_warnings():  # torch marks its eager quantization API as deprecated
         warnings.simplefilter("ignore")
-        return torch.ao.quantization.quantize_dynamic(copy.deepcopy(model).cpu().eval(), {torch.nn.Linear},
-                                                      dtype=torch.qint8)
+        return torch.ao.quantization.quantize_dynamic(
+            copy.deepcopy(model).cpu().eval(), {torch.nn.Linear}, dtype=torch.qint8
+        )
 
 
 def serialized_bytes(model: torch.nn.Module) -> int:
@@ -39,8 +41,13 @@ def serialized_bytes(model: torch.nn.Module) -> int:
     return buffer.tell()
 
 
-def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor, targets: torch.Tensor,
-                      alpha: float = 0.5, temperature: float = 1.0) -> torch.Tensor:
+def distillation_loss(
+    student_logits: torch.Tensor,
+    teacher_logits: torch.Tensor,
+    targets: torch.Tensor,
+    alpha: float = 0.5,
+    temperature: float = 1.0,
+) -> torch.Tensor:
     """alpha · CE(teacher soft targets, student) · T² + (1 − alpha) · CE(next token, student).
 
     Logits (b t v), targets (b t). The T² keeps the soft term's gradient scale independent of T.
@@ -53,16 +60,25 @@ def distillation_loss(student_logits: torch.Tensor, teacher_logits: torch.Tensor
     return alpha * soft + (1 - alpha) * hard
 
 
-def distill(student: GPT, teacher: GPT, train_ids: torch.Tensor, cfg: TrainConfig, alpha: float = 0.5,
-            temperature: float = 1.0, device="cpu", show_progress: bool = True) -> list[float]:
+def distill(
+    student: GPT,
+    teacher: GPT,
+    train_ids: torch.Tensor,
+    cfg: TrainConfig,
+    alpha: float = 0.5,
+    temperature: float = 1.0,
+    device="cpu",
+    show_progress: bool = True,
+) -> list[float]:
     """Train ``student`` on ``distillation_loss`` against a frozen ``teacher``; returns the losses.
 
     ``alpha=0`` is ordinary pretraining on the same batches, the fair baseline. The student's
     context must not exceed the teacher's.
     """
     if student.config.block_size > teacher.config.block_size:
-        raise ValueError(f"student block_size {student.config.block_size} exceeds the teacher's "
-                         f"{teacher.config.block_size}")
+        raise ValueError(
+            f"student block_size {student.config.block_size} exceeds the teacher's {teacher.config.block_size}"
+        )
     if student.config.vocab_size != teacher.config.vocab_size:
         raise ValueError(f"student vocab {student.config.vocab_size} ≠ teacher vocab {teacher.config.vocab_size}")
     teacher.eval()

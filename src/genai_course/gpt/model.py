@@ -6,6 +6,7 @@ weights, same math) extended with a **KV cache**: during generation each new tok
 values are appended to those of the tokens before it, so a step costs one token's work instead
 of recomputing the whole prefix.
 """
+
 from __future__ import annotations
 
 import math
@@ -43,7 +44,7 @@ class GPTConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d) -> "GPTConfig":
+    def from_dict(cls, d) -> GPTConfig:
         """Rebuild a config from :meth:`to_dict`'s output, checking every field (a checkpoint may be damaged).
 
         Unknown or missing keys, wrong types and out-of-range values raise ``ValueError`` naming the field.
@@ -163,8 +164,10 @@ class GPT(nn.Module):
         Reward models and value heads (chapter 2, RLHF) read a scalar off these features.
         """
         if idx.dim() != 2 or idx.dtype != torch.long:
-            raise ValueError(f"idx must be a (b t) tensor of token ids (torch.long), got shape "
-                             f"{tuple(idx.shape)} and dtype {idx.dtype}")
+            raise ValueError(
+                f"idx must be a (b t) tensor of token ids (torch.long), got shape "
+                f"{tuple(idx.shape)} and dtype {idx.dtype}"
+            )
         start = cache.length if cache is not None else 0
         t = idx.shape[1]
         if start + t > self.config.block_size:

@@ -7,6 +7,7 @@ trains a 4-layer, 128-wide GPT with a 256-character context on the course corpus
 whole validation split, in nats per character). Notebooks 3 and 4 of chapter 2 load it so they
 can study decoding and inference without spending their time budget on training.
 """
+
 from __future__ import annotations
 
 import json
@@ -14,9 +15,32 @@ import sys
 from pathlib import Path
 
 CHECKPOINT = Path(__file__).resolve().parent.parent / "checkpoints" / "gpt_char_small.pt"
-ARGS = ["--tokenizer", "char", "--n-layer", "4", "--n-head", "4", "--n-embd", "128", "--block-size", "256",
-        "--batch-size", "16", "--max-iters", "1200", "--lr", "2e-3", "--min-lr", "2e-4", "--eval-interval", "300",
-        "--seed", "0", "--threads", "1"]
+ARGS = [
+    "--tokenizer",
+    "char",
+    "--n-layer",
+    "4",
+    "--n-head",
+    "4",
+    "--n-embd",
+    "128",
+    "--block-size",
+    "256",
+    "--batch-size",
+    "16",
+    "--max-iters",
+    "1200",
+    "--lr",
+    "2e-3",
+    "--min-lr",
+    "2e-4",
+    "--eval-interval",
+    "300",
+    "--seed",
+    "0",
+    "--threads",
+    "1",
+]
 
 
 COMMAND = "python -m genai_course.gpt.pretrained"

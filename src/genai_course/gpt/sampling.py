@@ -8,10 +8,11 @@
 
 Every filter takes logits (... v) and returns logits with the excluded tokens set to -inf.
 """
+
 from __future__ import annotations
 
 import math
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -55,8 +56,9 @@ def top_p_filter(logits: torch.Tensor, p: float) -> torch.Tensor:
     return logits.masked_fill(~keep, float("-inf"))
 
 
-def next_token_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
-                      top_p: float | None = None) -> torch.Tensor:
+def next_token_logits(
+    logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None, top_p: float | None = None
+) -> torch.Tensor:
     """Temperature, then top-k, then top-p, in the usual order."""
     logits = apply_temperature(logits, temperature)
     if top_k is not None:
@@ -66,8 +68,13 @@ def next_token_logits(logits: torch.Tensor, temperature: float = 1.0, top_k: int
     return logits
 
 
-def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
-                top_p: float | None = None, generator: torch.Generator | None = None) -> torch.Tensor:
+def sample_next(
+    logits: torch.Tensor,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """(b v) logits → (b 1) token ids; ``temperature=0`` means greedy."""
     if torch.isnan(logits).any():
         raise ValueError("the logits contain NaN: the model's weights or its input are not finite")
@@ -78,9 +85,16 @@ def sample_next(logits: torch.Tensor, temperature: float = 1.0, top_k: int | Non
 
 
 @torch.no_grad()
-def generate(model: GPT, idx: torch.Tensor, max_new_tokens: int, temperature: float = 1.0,
-             top_k: int | None = None, top_p: float | None = None, use_cache: bool = True,
-             generator: torch.Generator | None = None) -> torch.Tensor:
+def generate(
+    model: GPT,
+    idx: torch.Tensor,
+    max_new_tokens: int,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    use_cache: bool = True,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
     """Extend ``idx`` (b t) by ``max_new_tokens`` tokens → (b t+n).
 
     With ``use_cache`` each step feeds only the newest token and reuses the keys and values
@@ -108,16 +122,17 @@ def generate(model: GPT, idx: torch.Tensor, max_new_tokens: int, temperature: fl
 def sequence_logprob(model: GPT, idx: torch.Tensor, start: int) -> torch.Tensor:
     """Sum of log p(token | prefix) over positions ≥ ``start`` of ``idx`` (b t) → (b,)."""
     with torch.no_grad():
-        logits, _ = model(idx[:, :-1][:, -model.config.block_size:])
+        logits, _ = model(idx[:, :-1][:, -model.config.block_size :])
     logp = logits.log_softmax(-1)
-    targets = idx[:, 1:][:, -logits.shape[1]:]
+    targets = idx[:, 1:][:, -logits.shape[1] :]
     token_lp = logp.gather(-1, targets[..., None])[..., 0]
     n_new = idx.shape[1] - start
     return token_lp[:, -n_new:].sum(-1)
 
 
-def beam_search(next_logprobs: Callable[[torch.Tensor], torch.Tensor], prompt: torch.Tensor,
-                max_new_tokens: int, width: int) -> tuple[torch.Tensor, float]:
+def beam_search(
+    next_logprobs: Callable[[torch.Tensor], torch.Tensor], prompt: torch.Tensor, max_new_tokens: int, width: int
+) -> tuple[torch.Tensor, float]:
     """The best sequence found by beam search and its total log-probability.
 
     ``next_logprobs(seqs)`` maps (n t) token ids to (n v) log-probabilities of the next token;
@@ -144,7 +159,7 @@ def gpt_logprobs(model: GPT) -> Callable[[torch.Tensor], torch.Tensor]:
 
     @torch.no_grad()
     def fn(seqs: torch.Tensor) -> torch.Tensor:
-        logits, _ = model.eval()(seqs[:, -model.config.block_size:])
+        logits, _ = model.eval()(seqs[:, -model.config.block_size :])
         return logits[:, -1].log_softmax(-1)
 
     return fn
@@ -152,7 +167,7 @@ def gpt_logprobs(model: GPT) -> Callable[[torch.Tensor], torch.Tensor]:
 
 def distinct_n(tokens, n: int) -> float:
     """Distinct n-grams / all n-grams in one sequence: 1 means no repetition."""
-    grams = [tuple(tokens[i:i + n]) for i in range(len(tokens) - n + 1)]
+    grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
     return len(set(grams)) / len(grams) if grams else 0.0
 
 

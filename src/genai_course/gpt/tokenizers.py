@@ -9,6 +9,7 @@ Both share ``encode(str) -> list[int]``, ``decode(list[int]) -> str``, ``save(pa
 :func:`load_tokenizer`. Strings with lone surrogates (``"\\ud800"``, which Python allows but
 UTF-8 forbids) are encoded with ``errors="surrogatepass"`` so they round-trip too.
 """
+
 from __future__ import annotations
 
 import json
@@ -19,9 +20,7 @@ from pathlib import Path
 # GPT-2's pre-tokenizer, with Python's ``re`` instead of ``regex``: ``[^\W\d_]`` is a letter
 # (\p{L}), ``\d`` a digit (\p{N} minus rare numerals such as "²"), and the rest punctuation.
 # Merges never cross these chunks, so " the" can become a token but "e. T" cannot.
-GPT2_SPLIT = re.compile(
-    r"""'s|'t|'re|'ve|'m|'ll|'d| ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+"""
-)
+GPT2_SPLIT = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+""")
 
 
 def _to_bytes(text: str) -> bytes:
@@ -45,7 +44,7 @@ class CharTokenizer:
         self.stoi = {c: i for i, c in enumerate(self.chars)}
 
     @classmethod
-    def train(cls, text: str) -> "CharTokenizer":
+    def train(cls, text: str) -> CharTokenizer:
         if not text:
             raise ValueError("cannot train a tokenizer on empty text")
         return cls(sorted(set(text)))
@@ -58,8 +57,9 @@ class CharTokenizer:
         try:
             return [self.stoi[c] for c in text]
         except KeyError as err:
-            raise ValueError(f"character {err.args[0]!r} is not in this tokenizer's vocabulary "
-                             f"of {self.vocab_size} characters") from None
+            raise ValueError(
+                f"character {err.args[0]!r} is not in this tokenizer's vocabulary of {self.vocab_size} characters"
+            ) from None
 
     def decode(self, ids) -> str:
         return "".join(self.chars[int(i)] for i in ids)
@@ -88,7 +88,7 @@ def pair_counts(words: dict[tuple[int, ...], int]) -> Counter:
     """How often each adjacent pair occurs, each word weighted by its count."""
     counts: Counter = Counter()
     for word, n in words.items():
-        for pair in zip(word, word[1:]):
+        for pair in zip(word, word[1:], strict=False):
             counts[pair] += n
     return counts
 
@@ -111,7 +111,7 @@ class ByteBPETokenizer:
         return 256 + len(self.merges)
 
     @classmethod
-    def train(cls, text: str, vocab_size: int, min_frequency: int = 2) -> "ByteBPETokenizer":
+    def train(cls, text: str, vocab_size: int, min_frequency: int = 2) -> ByteBPETokenizer:
         """Learn ``vocab_size - 256`` merges; stop early when no pair occurs ``min_frequency`` times.
 
         Ties between equally frequent pairs go to the pair that is smaller in byte order.
@@ -128,8 +128,8 @@ class ByteBPETokenizer:
         vocab = [bytes([i]) for i in range(256)]
         counts: Counter = Counter()
         where: dict[tuple[int, int], set[int]] = defaultdict(set)  # pair → words containing it
-        for w, (word, n) in enumerate(zip(words, freqs)):
-            for pair in zip(word, word[1:]):
+        for w, (word, n) in enumerate(zip(words, freqs, strict=True)):
+            for pair in zip(word, word[1:], strict=False):
                 counts[pair] += n
                 where[pair].add(w)
         # HF numbers the 256 base tokens in the order of their printable stand-ins; we break ties
@@ -149,11 +149,11 @@ class ByteBPETokenizer:
             for w in list(where[pair]):
                 old, n = words[w], freqs[w]
                 new = merge_pair(old, pair, new_id)
-                for p in zip(old, old[1:]):
+                for p in zip(old, old[1:], strict=False):
                     counts[p] -= n
                     if counts[p] <= 0:
                         del counts[p]
-                for p in zip(new, new[1:]):
+                for p in zip(new, new[1:], strict=False):
                     counts[p] += n
                     where[p].add(w)
                 words[w] = new
@@ -166,7 +166,7 @@ class ByteBPETokenizer:
         ids = list(_to_bytes(chunk))
         while len(ids) > 1:
             # apply the earliest-learned merge present, exactly as training created them
-            pair = min(zip(ids, ids[1:]), key=lambda p: self.ranks.get(p, float("inf")))
+            pair = min(zip(ids, ids[1:], strict=False), key=lambda p: self.ranks.get(p, float("inf")))
             if pair not in self.ranks:
                 break
             ids = merge_pair(ids, pair, self.ranks[pair])
@@ -245,4 +245,4 @@ def bytes_to_unicode() -> dict[int, str]:
             bs.append(b)
             cs.append(256 + n)
             n += 1
-    return dict(zip(bs, map(chr, cs)))
+    return dict(zip(bs, map(chr, cs), strict=True))

@@ -10,15 +10,16 @@ parallelism: every rank draws the same global batch from the same seeded generat
 own slice, and DDP averages the gradients, so N processes take exactly the step one process
 would take on the whole batch.
 """
+
 from __future__ import annotations
 
 import math
 import os
 import signal
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable
 
 import torch
 
@@ -94,8 +95,9 @@ def configure_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim
 
 
 @torch.no_grad()
-def estimate_loss(model: GPT, ids: torch.Tensor, iters: int, batch_size: int, generator: torch.Generator,
-                  device) -> float:
+def estimate_loss(
+    model: GPT, ids: torch.Tensor, iters: int, batch_size: int, generator: torch.Generator, device
+) -> float:
     """Mean loss (nats/token) over ``iters`` random batches: cheap, for progress during training."""
     was = model.training
     model.eval()
@@ -117,11 +119,11 @@ def evaluate(model: GPT, ids: torch.Tensor, batch_size: int = 32, device="cpu") 
     if n == 0:
         raise ValueError(f"need more than block_size={t} tokens to evaluate, got {len(ids)}")
     x = ids[: n * t].view(n, t)
-    y = ids[1: n * t + 1].view(n, t)
+    y = ids[1 : n * t + 1].view(n, t)
     total = 0.0
     for i in range(0, n, batch_size):
-        _, loss = model(x[i:i + batch_size].to(device), y[i:i + batch_size].to(device))
-        total += loss.item() * len(x[i:i + batch_size])
+        _, loss = model(x[i : i + batch_size].to(device), y[i : i + batch_size].to(device))
+        total += loss.item() * len(x[i : i + batch_size])
     model.train(was)
     return total / n
 
@@ -167,9 +169,17 @@ class _DeferredInterrupt:
 _HISTORY_LISTS = ("iter", "seconds", "train_loss", "eval_iter", "eval_seconds", "val_loss")
 
 
-def train(model: GPT, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: TrainConfig,
-          chars_per_token: tuple[float, float] = (1.0, 1.0), device="cpu", show_progress: bool = True,
-          resume: dict | None = None, on_checkpoint: Callable[[dict], None] | None = None) -> dict:
+def train(
+    model: GPT,
+    train_ids: torch.Tensor,
+    val_ids: torch.Tensor,
+    cfg: TrainConfig,
+    chars_per_token: tuple[float, float] = (1.0, 1.0),
+    device="cpu",
+    show_progress: bool = True,
+    resume: dict | None = None,
+    on_checkpoint: Callable[[dict], None] | None = None,
+) -> dict:
     """Train ``model`` in place; returns the history in nats per character.
 
     ``chars_per_token`` = (train, val) characters per token, to convert nats/token to nats/char.
@@ -194,8 +204,15 @@ def train(model: GPT, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: Train
     gen = rng.generator(cfg.seed)  # identical on every rank: same global batches
     eval_gen = rng.generator(cfg.seed + 1)
     tpc_train, tpc_val = 1.0 / chars_per_token[0], 1.0 / chars_per_token[1]
-    hist = {"iter": [], "seconds": [], "train_loss": [], "eval_iter": [], "eval_seconds": [],
-            "val_loss": [], "tokens": 0}
+    hist = {
+        "iter": [],
+        "seconds": [],
+        "train_loss": [],
+        "eval_iter": [],
+        "eval_seconds": [],
+        "val_loss": [],
+        "tokens": 0,
+    }
     it, elapsed_before, evaluated_at = 0, 0.0, None
     if resume is not None:
         try:
@@ -208,21 +225,32 @@ def train(model: GPT, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: Train
                 hist[key] = resume["history"][key].tolist()
             hist["tokens"] = int(resume["history"]["tokens"])
         except (KeyError, TypeError, ValueError, RuntimeError, AttributeError) as err:
-            raise ValueError(f"the saved training state cannot be resumed ({type(err).__name__}: "
-                             f"{str(err).splitlines()[0] if str(err) else ''})") from None
+            raise ValueError(
+                f"the saved training state cannot be resumed ({type(err).__name__}: "
+                f"{str(err).splitlines()[0] if str(err) else ''})"
+            ) from None
         evaluated_at = it if resume.get("evaluated") else None
     warmup = (cfg.warmup_iters / cfg.max_iters) if cfg.max_iters else cfg.warmup_fraction
-    bar = progress(total=cfg.max_iters, initial=it if cfg.max_iters else 0,
-                   disable=not show_progress or rank != 0, desc="train")
+    bar = progress(
+        total=cfg.max_iters, initial=it if cfg.max_iters else 0, disable=not show_progress or rank != 0, desc="train"
+    )
     start = time.perf_counter() - elapsed_before
 
     def state(evaluated: bool) -> dict:
-        return {"iter": it, "elapsed": time.perf_counter() - start, "evaluated": evaluated,
-                "optimizer": opt.state_dict(),
-                "rng": {"train": gen.get_state(), "eval": eval_gen.get_state(), "torch": torch.get_rng_state()},
-                "history": {**{k: torch.tensor(hist[k], dtype=torch.int64 if k.endswith("iter") else torch.float64)
-                               for k in _HISTORY_LISTS},
-                            "tokens": hist["tokens"]}}
+        return {
+            "iter": it,
+            "elapsed": time.perf_counter() - start,
+            "evaluated": evaluated,
+            "optimizer": opt.state_dict(),
+            "rng": {"train": gen.get_state(), "eval": eval_gen.get_state(), "torch": torch.get_rng_state()},
+            "history": {
+                **{
+                    k: torch.tensor(hist[k], dtype=torch.int64 if k.endswith("iter") else torch.float64)
+                    for k in _HISTORY_LISTS
+                },
+                "tokens": hist["tokens"],
+            },
+        }
 
     stop_everywhere = False
     with _DeferredInterrupt(on_checkpoint is not None) as interrupt:
@@ -232,8 +260,9 @@ def train(model: GPT, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: Train
                     on_checkpoint(state(evaluated=False))
                     raise KeyboardInterrupt
                 elapsed = time.perf_counter() - start
-                fraction = max(it / cfg.max_iters if cfg.max_iters else 0.0,
-                               elapsed / cfg.max_seconds if cfg.max_seconds else 0.0)
+                fraction = max(
+                    it / cfg.max_iters if cfg.max_iters else 0.0, elapsed / cfg.max_seconds if cfg.max_seconds else 0.0
+                )
                 if fraction >= 1.0 and (it > 0 or resume is not None):  # a budget always buys one step
                     break
                 if cfg.eval_interval and it % cfg.eval_interval == 0 and it > 0 and it != evaluated_at:
@@ -246,7 +275,7 @@ def train(model: GPT, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: Train
                 for group in opt.param_groups:
                     group["lr"] = lr_at(min(fraction, 1.0), cfg, warmup)
                 x, y = get_batch(train_ids, cfg.batch_size, model.config.block_size, gen)
-                x, y = x[rank * local:(rank + 1) * local].to(device), y[rank * local:(rank + 1) * local].to(device)
+                x, y = x[rank * local : (rank + 1) * local].to(device), y[rank * local : (rank + 1) * local].to(device)
                 _, loss = net(x, y)
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -260,8 +289,10 @@ def train(model: GPT, train_ids: torch.Tensor, val_ids: torch.Tensor, cfg: Train
                     loss_value, stop_everywhere = stats[0] / world, bool(stats[1] > 0)
                 value = loss_value.item()
                 if not math.isfinite(value):
-                    raise TrainingDiverged(f"the training loss became {value} at step {it} (learning rate "
-                                           f"{opt.param_groups[0]['lr']:.3g}): the model diverged; lower --lr")
+                    raise TrainingDiverged(
+                        f"the training loss became {value} at step {it} (learning rate "
+                        f"{opt.param_groups[0]['lr']:.3g}): the model diverged; lower --lr"
+                    )
                 hist["iter"].append(it)
                 hist["seconds"].append(time.perf_counter() - start)
                 hist["train_loss"].append(value * tpc_train)
@@ -285,8 +316,9 @@ FORMAT = "genai_course.gpt/1"
 REMAKE = "genai-course train-gpt --text FILE --out FOLDER"
 
 
-def save_checkpoint(path, model: GPT, tokenizer, metrics: dict | None = None, train_config=None,
-                    resume: dict | None = None) -> Path:
+def save_checkpoint(
+    path, model: GPT, tokenizer, metrics: dict | None = None, train_config=None, resume: dict | None = None
+) -> Path:
     """One file: weights, model config, tokenizer and recorded metrics (and, with ``resume``, the
     training state that ``genai-course train-gpt --resume`` continues from).
 
@@ -298,8 +330,10 @@ def save_checkpoint(path, model: GPT, tokenizer, metrics: dict | None = None, tr
     state.pop("lm_head.weight", None)  # tied to wte.weight: stored once
     bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if bad:
-        raise TrainingDiverged(f"not saving {path}: the model has NaN or infinite weights ({bad[0]}); "
-                               f"an earlier file there is left as it was")
+        raise TrainingDiverged(
+            f"not saving {path}: the model has NaN or infinite weights ({bad[0]}); "
+            f"an earlier file there is left as it was"
+        )
     blob = {
         "format": FORMAT,
         "model": state,
@@ -322,12 +356,16 @@ def _check_layout(config: GPTConfig, state: dict, path, hint: str) -> None:
         if name not in state:
             raise CheckpointError(f"checkpoint {path} is malformed: it has no {name}{hint}")
         if tuple(state[name].shape) != shape:
-            raise CheckpointError(f"checkpoint {path} does not match its config: {name} has shape "
-                                  f"{tuple(state[name].shape)}, the config implies {shape}{hint}")
+            raise CheckpointError(
+                f"checkpoint {path} does not match its config: {name} has shape "
+                f"{tuple(state[name].shape)}, the config implies {shape}{hint}"
+            )
     layers = {int(k.split(".")[1]) for k in state if k.startswith("blocks.") and k.split(".")[1].isdigit()}
     if layers != set(range(config.n_layer)):
-        raise CheckpointError(f"checkpoint {path} does not match its config: it stores {len(layers)} blocks, "
-                              f"the config says n_layer={config.n_layer}{hint}")
+        raise CheckpointError(
+            f"checkpoint {path} does not match its config: it stores {len(layers)} blocks, "
+            f"the config says n_layer={config.n_layer}{hint}"
+        )
 
 
 def load_checkpoint(path, device="cpu"):
@@ -351,17 +389,22 @@ def load_checkpoint(path, device="cpu"):
         tokenizer = tokenizer_from_dict(blob.get("tokenizer"))
         vocab = tokenizer.vocab_size
     except (KeyError, TypeError, ValueError, AttributeError, IndexError, OverflowError) as err:
-        raise CheckpointError(f"checkpoint {path} has a malformed tokenizer ({type(err).__name__}: "
-                              f"{str(err).splitlines()[0][:100] if str(err) else ''}){hint}") from None
+        raise CheckpointError(
+            f"checkpoint {path} has a malformed tokenizer ({type(err).__name__}: "
+            f"{str(err).splitlines()[0][:100] if str(err) else ''}){hint}"
+        ) from None
     if vocab != config.vocab_size:
-        raise CheckpointError(f"checkpoint {path} is inconsistent: its tokenizer has {vocab} tokens, "
-                              f"its model {config.vocab_size}{hint}")
+        raise CheckpointError(
+            f"checkpoint {path} is inconsistent: its tokenizer has {vocab} tokens, its model {config.vocab_size}{hint}"
+        )
     model = GPT(config)
     state["lm_head.weight"] = state["wte.weight"]
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
-        raise CheckpointError(f"checkpoint {path} does not match its config: {str(err).splitlines()[0]}{hint}") from None
+        raise CheckpointError(
+            f"checkpoint {path} does not match its config: {str(err).splitlines()[0]}{hint}"
+        ) from None
     for key in ("metrics", "train_config"):
         if not isinstance(blob.get(key), dict):
             blob[key] = {}
@@ -369,6 +412,7 @@ def load_checkpoint(path, device="cpu"):
 
 
 # ---------------------------------------------------------------------------- from text to a model
+
 
 def prepare_data(text: str, tokenizer, val_fraction: float = 0.1):
     """Split the text (last 10 % validation), encode both parts → ids and characters per token."""

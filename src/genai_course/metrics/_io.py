@@ -8,6 +8,7 @@ verifies a shipped file against that hash, checks the format, and turns a missin
 altered file into one clear error (:class:`~genai_course.errors.CheckpointError`, a ``ValueError``)
 instead of a deep traceback.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,15 @@ from pathlib import Path
 
 import torch
 
-from ..checkpoint_io import SHIPPED_DIR, check_state_dict, read_torch, record_shipped, remake_hint, save_torch, \
-    write_text
+from ..checkpoint_io import (
+    SHIPPED_DIR,
+    check_state_dict,
+    read_torch,
+    record_shipped,
+    remake_hint,
+    save_torch,
+    write_text,
+)
 from ..errors import CheckpointError
 
 CHECKPOINT_DIR = SHIPPED_DIR
@@ -62,8 +70,10 @@ def build_model(path, build, config: dict, state: dict) -> torch.nn.Module:
     try:
         model = build(config)
     except (TypeError, ValueError, KeyError, AttributeError) as err:
-        raise CheckpointError(f"checkpoint {path} has a malformed config ({type(err).__name__}: "
-                              f"{str(err).splitlines()[0] if str(err) else ''}){hint}") from None
+        raise CheckpointError(
+            f"checkpoint {path} has a malformed config ({type(err).__name__}: "
+            f"{str(err).splitlines()[0] if str(err) else ''}){hint}"
+        ) from None
     try:
         model.load_state_dict(state)
     except RuntimeError as err:

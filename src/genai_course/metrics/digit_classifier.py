@@ -9,6 +9,7 @@ distance (:mod:`genai_course.metrics.fid`). It is trained once on the training s
 
 Remake it with ``python -m genai_course.metrics.digit_classifier`` (about a minute on a CPU).
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
@@ -39,11 +40,17 @@ class DigitClassifier(nn.Module):
         self.config = config = config or DigitClassifierConfig()
         c = config.channels
         self.body = nn.Sequential(
-            nn.Conv2d(1, c, 3, padding=1), nn.GELU(),
-            nn.Conv2d(c, c, 3, padding=1), nn.GELU(), nn.MaxPool2d(2),          # 16 → 8
-            nn.Conv2d(c, 2 * c, 3, padding=1), nn.GELU(), nn.MaxPool2d(2),      # 8 → 4
+            nn.Conv2d(1, c, 3, padding=1),
+            nn.GELU(),
+            nn.Conv2d(c, c, 3, padding=1),
+            nn.GELU(),
+            nn.MaxPool2d(2),  # 16 → 8
+            nn.Conv2d(c, 2 * c, 3, padding=1),
+            nn.GELU(),
+            nn.MaxPool2d(2),  # 8 → 4
             nn.Flatten(),
-            nn.Linear(2 * c * (config.size // 4) ** 2, config.feature_dim), nn.GELU(),
+            nn.Linear(2 * c * (config.size // 4) ** 2, config.feature_dim),
+            nn.GELU(),
         )
         self.head = nn.Linear(config.feature_dim, config.n_classes)
 
@@ -65,7 +72,7 @@ def _augment(x: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """Random shifts of up to one pixel, so the classifier does not rely on exact placement."""
     pad = F.pad(x, (1, 1, 1, 1), value=-1.0)
     dx, dy = torch.randint(0, 3, (2,), generator=gen).tolist()
-    return pad[:, :, dy:dy + x.shape[2], dx:dx + x.shape[3]]
+    return pad[:, :, dy : dy + x.shape[2], dx : dx + x.shape[3]]
 
 
 def train_digit_classifier(steps: int = 1500, batch_size: int = 128, lr: float = 2e-3, seed: int = 0):
@@ -112,7 +119,7 @@ def classify(images: torch.Tensor, model: DigitClassifier | None = None, batch_s
     """Class probabilities (b 10) for images (b 1 16 16) in [-1, 1]."""
     model = model or load_digit_classifier()
     dev = next(model.parameters()).device
-    out = [model(images[i:i + batch_size].to(dev)).softmax(-1).cpu() for i in range(0, len(images), batch_size)]
+    out = [model(images[i : i + batch_size].to(dev)).softmax(-1).cpu() for i in range(0, len(images), batch_size)]
     return torch.cat(out)
 
 

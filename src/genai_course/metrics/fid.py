@@ -12,6 +12,7 @@ We use the 64-d penultimate layer of the course's small digit classifier instead
 (:mod:`genai_course.metrics.digit_classifier`), so the numbers are only comparable with each
 other inside this course — they are **not** Inception FID.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -66,7 +67,9 @@ def digit_features(images: torch.Tensor, model=None, batch_size: int = 512) -> t
 
     model = model or load_digit_classifier()
     dev = next(model.parameters()).device
-    return torch.cat([model.features(images[i:i + batch_size].to(dev)).cpu() for i in range(0, len(images), batch_size)])
+    return torch.cat(
+        [model.features(images[i : i + batch_size].to(dev)).cpu() for i in range(0, len(images), batch_size)]
+    )
 
 
 def course_fid(images_a: torch.Tensor, images_b: torch.Tensor, model=None) -> float:

@@ -7,6 +7,7 @@ r"""Sample quality for 2-D toy data: how far are samples from the data, and whic
   within ``radius`` of its nearest centre; a mode is *covered* when at least ``min_count`` high-quality
   samples land on it.
 """
+
 from __future__ import annotations
 
 import torch
@@ -30,7 +31,7 @@ def energy_distance(x: torch.Tensor, y: torch.Tensor) -> float:
 def mmd_rbf(x: torch.Tensor, y: torch.Tensor, bandwidth: float = 0.5) -> float:
     """Squared maximum mean discrepancy with kernel exp(-|a-b|² / (2 bandwidth²)) (V-statistic)."""
     x, y = _check_points(x, "x"), _check_points(y, "y")
-    k = lambda a, b: torch.exp(-torch.cdist(a, b) ** 2 / (2 * bandwidth**2))  # noqa: E731
+    k = lambda a, b: torch.exp(-(torch.cdist(a, b) ** 2) / (2 * bandwidth**2))  # noqa: E731
     return float(k(x, x).mean() + k(y, y).mean() - 2 * k(x, y).mean())
 
 

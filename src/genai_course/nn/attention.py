@@ -9,6 +9,7 @@ boolean mask is ``True`` where a query **may** attend to a key; a float mask is 
 the scores. ``torch.nn.MultiheadAttention`` uses the opposite boolean convention
 (``True`` = blocked); :func:`to_torch_mha_mask` converts.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,9 +31,7 @@ def _check_qkv(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> None:
         if not x.is_floating_point():
             raise ValueError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
     if q.shape[-1] != k.shape[-1]:
-        raise ValueError(
-            f"q and k must share the last dimension d: got q {tuple(q.shape)} and k {tuple(k.shape)}"
-        )
+        raise ValueError(f"q and k must share the last dimension d: got q {tuple(q.shape)} and k {tuple(k.shape)}")
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(
             f"k and v must have the same number of keys t_k: got k {tuple(k.shape)} and v {tuple(v.shape)}"
@@ -104,8 +103,15 @@ class MultiHeadAttention(nn.Module):
     ``rotary=True`` rotates queries and keys by their positions (RoPE) before scoring.
     """
 
-    def __init__(self, d_model: int, n_heads: int, bias: bool = True, dropout: float = 0.0, fused: bool = False,
-                 rotary: bool = False):
+    def __init__(
+        self,
+        d_model: int,
+        n_heads: int,
+        bias: bool = True,
+        dropout: float = 0.0,
+        fused: bool = False,
+        rotary: bool = False,
+    ):
         super().__init__()
         if d_model % n_heads:
             raise ValueError(f"d_model={d_model} must be divisible by n_heads={n_heads}")
@@ -138,7 +144,7 @@ class MultiHeadAttention(nn.Module):
         return self.out_proj(rearrange(out, "b h t d -> b t (h d)"))  # (b q d)
 
     @torch.no_grad()
-    def load_from_torch(self, mha: nn.MultiheadAttention) -> "MultiHeadAttention":
+    def load_from_torch(self, mha: nn.MultiheadAttention) -> MultiHeadAttention:
         """Copy the weights of a ``torch.nn.MultiheadAttention`` (same width and heads)."""
         if mha.embed_dim != self.d_model or mha.num_heads != self.n_heads:
             raise ValueError(

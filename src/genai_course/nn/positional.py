@@ -12,6 +12,7 @@ Sinusoidal (Vaswani et al., 2017):
 RoPE (Su et al., 2021) rotates each pair of query/key features by the angle
 :math:`p\,\theta_i`, so that :math:`\langle R_m q, R_n k\rangle` depends on :math:`m-n` only.
 """
+
 from __future__ import annotations
 
 import torch

@@ -7,6 +7,7 @@
 - ``Seq2SeqTransformer``: a small encoder–decoder built from the two.
 - ``DecoderOnlyLM``: a small GPT-style language model (token + learned positions, causal blocks).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -112,7 +113,7 @@ class Seq2SeqTransformer(nn.Module):
         self.head = nn.Linear(c.d_model, c.vocab_size, bias=False)
         self.head.weight = self.embed.weight  # weight tying: one matrix embeds and un-embeds tokens
         # std 1/√d keeps the tied output logits O(1) at initialisation (loss starts near log V, not ~50)
-        nn.init.normal_(self.embed.weight, std=c.d_model ** -0.5)
+        nn.init.normal_(self.embed.weight, std=c.d_model**-0.5)
 
     def _check_tokens(self, x, name: str) -> None:
         _check_token_tensor(x, name, self.config.vocab_size, self.config.max_len)
@@ -133,7 +134,9 @@ class Seq2SeqTransformer(nn.Module):
         """(b t) target prefix and the memory → logits (b t v)."""
         self._check_tokens(tgt_in, "tgt_in")
         if memory.shape[:2] != src.shape:
-            raise ValueError(f"memory (b s d) must match src (b s): got memory {tuple(memory.shape)}, src {tuple(src.shape)}")
+            raise ValueError(
+                f"memory (b s d) must match src (b s): got memory {tuple(memory.shape)}, src {tuple(src.shape)}"
+            )
         y = self.positions(self.embed(tgt_in))
         mask = self._key_mask(src)
         for block in self.decoder:
@@ -178,7 +181,8 @@ class DecoderOnlyLM(nn.Module):
         self.embed = nn.Embedding(c.vocab_size, c.d_model)
         self.positions = LearnedPositions(c.max_len, c.d_model)
         self.blocks = nn.ModuleList(
-            EncoderBlock(c.d_model, c.n_heads, dropout=c.dropout, causal=True) for _ in range(c.n_layers))
+            EncoderBlock(c.d_model, c.n_heads, dropout=c.dropout, causal=True) for _ in range(c.n_layers)
+        )
         self.ln_f = nn.LayerNorm(c.d_model)
         self.head = nn.Linear(c.d_model, c.vocab_size, bias=False)
         self.head.weight = self.embed.weight

@@ -14,6 +14,7 @@ The network maps a noisy image and its noise level to a prediction of the same s
 
 Height and width must be divisible by ``2 ** (len(channel_mults) - 1)``.
 """
+
 from __future__ import annotations
 
 import math
@@ -41,14 +42,14 @@ class UNetConfig:
     in_channels: int = 1
     out_channels: int = 1
     base_channels: int = 32
-    channel_mults: tuple = (1, 2, 2)   # one entry per resolution level
-    attn_levels: tuple = (2,)          # levels (0 = full resolution) with self-attention
+    channel_mults: tuple = (1, 2, 2)  # one entry per resolution level
+    attn_levels: tuple = (2,)  # levels (0 = full resolution) with self-attention
     num_res_blocks: int = 1
     groups: int = 8
     n_heads: int = 4
     dropout: float = 0.0
-    n_classes: int | None = None       # class conditioning (+1 null label for guidance)
-    context_dim: int | None = None     # cross-attention conditioning on a (b s context_dim) sequence
+    n_classes: int | None = None  # class conditioning (+1 null label for guidance)
+    context_dim: int | None = None  # cross-attention conditioning on a (b s context_dim) sequence
 
 
 class ResBlock(nn.Module):
@@ -99,15 +100,20 @@ class UNet(nn.Module):
         self.config = cfg = config or UNetConfig()
         for m in cfg.channel_mults:
             if (cfg.base_channels * m) % cfg.groups:
-                raise ValueError(f"every level's width must be divisible by groups={cfg.groups}, got {cfg.base_channels * m}")
+                raise ValueError(
+                    f"every level's width must be divisible by groups={cfg.groups}, got {cfg.base_channels * m}"
+                )
         ch = [cfg.base_channels * m for m in cfg.channel_mults]
         emb_dim = 4 * cfg.base_channels
         self.time_mlp = nn.Sequential(nn.Linear(cfg.base_channels, emb_dim), nn.SiLU(), nn.Linear(emb_dim, emb_dim))
         self.label_emb = nn.Embedding(cfg.n_classes + 1, emb_dim) if cfg.n_classes else None
         self.stem = nn.Conv2d(cfg.in_channels, ch[0], 3, padding=1)
         res = lambda a, b: ResBlock(a, b, emb_dim, cfg.groups, cfg.dropout)  # noqa: E731
-        attn = lambda c, lvl: (AttentionBlock(c, cfg.groups, cfg.n_heads, cfg.context_dim)  # noqa: E731
-                               if lvl in cfg.attn_levels else None)
+        attn = lambda c, lvl: (  # noqa: E731
+            AttentionBlock(c, cfg.groups, cfg.n_heads, cfg.context_dim)  # noqa: E731
+            if lvl in cfg.attn_levels
+            else None
+        )
         self.down, self.downsample = nn.ModuleList(), nn.ModuleList()
         c_prev, skips = ch[0], [ch[0]]
         for lvl, c in enumerate(ch):
@@ -118,7 +124,11 @@ class UNet(nn.Module):
             if lvl < len(ch) - 1:
                 self.downsample.append(nn.Conv2d(c, c, 3, stride=2, padding=1))
                 skips.append(c)
-        self.mid1, self.mid_attn, self.mid2 = res(c_prev, c_prev), AttentionBlock(c_prev, cfg.groups, cfg.n_heads, cfg.context_dim), res(c_prev, c_prev)
+        self.mid1, self.mid_attn, self.mid2 = (
+            res(c_prev, c_prev),
+            AttentionBlock(c_prev, cfg.groups, cfg.n_heads, cfg.context_dim),
+            res(c_prev, c_prev),
+        )
         self.up, self.upsample = nn.ModuleList(), nn.ModuleList()
         for lvl in reversed(range(len(ch))):
             for _ in range(cfg.num_res_blocks + 1):
@@ -126,7 +136,9 @@ class UNet(nn.Module):
                 c_prev = ch[lvl]
             if lvl > 0:
                 self.upsample.append(nn.Conv2d(c_prev, c_prev, 3, padding=1))
-        self.out = nn.Sequential(nn.GroupNorm(cfg.groups, c_prev), nn.SiLU(), nn.Conv2d(c_prev, cfg.out_channels, 3, padding=1))
+        self.out = nn.Sequential(
+            nn.GroupNorm(cfg.groups, c_prev), nn.SiLU(), nn.Conv2d(c_prev, cfg.out_channels, 3, padding=1)
+        )
         nn.init.zeros_(self.out[-1].weight)  # start by predicting zero: a calm first step
         nn.init.zeros_(self.out[-1].bias)
 
@@ -136,7 +148,9 @@ class UNet(nn.Module):
             got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
             raise ValueError(f"expected x of shape (b {cfg.in_channels} h w), got {got}")
         if x.shape[2] % factor or x.shape[3] % factor:
-            raise ValueError(f"height and width must be divisible by 2**(levels-1) = {factor}, got {tuple(x.shape[2:])}")
+            raise ValueError(
+                f"height and width must be divisible by 2**(levels-1) = {factor}, got {tuple(x.shape[2:])}"
+            )
         t = torch.as_tensor(t, device=x.device)
         if t.dim() == 0:
             t = t.expand(x.shape[0])
@@ -147,17 +161,23 @@ class UNet(nn.Module):
                 y = torch.full((x.shape[0],), cfg.n_classes, device=x.device, dtype=torch.long)  # null label
             y = torch.as_tensor(y, device=x.device)
             if y.shape != (x.shape[0],) or y.dtype != torch.long or y.min() < 0 or y.max() > cfg.n_classes:
-                raise ValueError(f"expected y: int64 labels (b,) in [0, {cfg.n_classes}] ({cfg.n_classes} = null), got {tuple(y.shape)} {y.dtype}")
+                raise ValueError(
+                    f"expected y: int64 labels (b,) in [0, {cfg.n_classes}] ({cfg.n_classes} = null), got {tuple(y.shape)} {y.dtype}"
+                )
         elif y is not None:
             raise ValueError("this U-Net has no class conditioning (n_classes=None) but y was given")
         if context is not None:
             if cfg.context_dim is None:
                 raise ValueError("this U-Net has no cross-attention (context_dim=None) but context was given")
             if context.dim() != 3 or context.shape[0] != x.shape[0] or context.shape[2] != cfg.context_dim:
-                raise ValueError(f"expected context of shape ({x.shape[0]} s {cfg.context_dim}), got {tuple(context.shape)}")
+                raise ValueError(
+                    f"expected context of shape ({x.shape[0]} s {cfg.context_dim}), got {tuple(context.shape)}"
+                )
         return t, y
 
-    def forward(self, x: torch.Tensor, t, y: torch.Tensor | None = None, context: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, t, y: torch.Tensor | None = None, context: torch.Tensor | None = None
+    ) -> torch.Tensor:
         t, y = self._check(x, t, y, context)
         emb = self.time_mlp(timestep_embedding(t, self.config.base_channels))
         if self.label_emb is not None:

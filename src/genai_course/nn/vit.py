@@ -6,6 +6,7 @@ the image is a sequence of ``(h/p)·(w/p)`` tokens and the ordinary encoder bloc
 :mod:`genai_course.nn.transformer` apply. A learned ``[CLS]`` token in front collects what
 the classifier head needs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,8 +28,9 @@ def _check_images(images, channels: int | None = None, patch_size: int | None = 
     if channels is not None and images.shape[1] != channels:
         raise ValueError(f"expected {channels} channel(s), got images of shape {tuple(images.shape)}")
     if patch_size is not None and (images.shape[2] % patch_size or images.shape[3] % patch_size):
-        raise ValueError(f"image height and width {tuple(images.shape[2:])} must be divisible by the "
-                         f"patch size {patch_size}")
+        raise ValueError(
+            f"image height and width {tuple(images.shape[2:])} must be divisible by the patch size {patch_size}"
+        )
 
 
 def patchify(images: torch.Tensor, p: int) -> torch.Tensor:

@@ -8,6 +8,7 @@ whole sequence, so words can attend to patches and back (a *single-stream* desig
 VisualBERT or ViLT). The answer is a class predicted from the ``[CLS]`` token. Antol et al.
 (2015) introduced the VQA task on real photographs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,8 +43,9 @@ def questions_for(objects, rng: np.random.RandomState) -> list[tuple[str, str]]:
     return [(f"what colour is the {a.shape} ?", a.colour), (f"what shape is {b.colour} ?", b.shape)]
 
 
-def make_vqa_data(n_scenes: int, seed: int = 0, size: int = 24, n_objects=(2, 3), r_range=(0.1, 0.15),
-                  grid: int | None = 3):
+def make_vqa_data(
+    n_scenes: int, seed: int = 0, size: int = 24, n_objects=(2, 3), r_range=(0.1, 0.15), grid: int | None = 3
+):
     """Images (b 3 h w), question ids (b MAX_WORDS), answer ids (b,), and the question strings.
 
     Every scene has distinct shapes and distinct colours, so each question has one answer.
@@ -94,8 +96,14 @@ class VQAModel(nn.Module):
         image = self.patches(images) + self.types[1]
         cls = repeat(self.cls, "1 1 d -> b 1 d", b=images.shape[0])
         x = torch.cat([cls, text, image], dim=1)  # (b 1+w+n d)
-        mask = torch.cat([torch.ones_like(questions[:, :1], dtype=torch.bool), questions != 0,
-                          torch.ones(images.shape[0], image.shape[1], dtype=torch.bool, device=images.device)], 1)
+        mask = torch.cat(
+            [
+                torch.ones_like(questions[:, :1], dtype=torch.bool),
+                questions != 0,
+                torch.ones(images.shape[0], image.shape[1], dtype=torch.bool, device=images.device),
+            ],
+            1,
+        )
         mask = mask[:, None, None, :]  # padding words are invisible as keys
         for block in self.blocks:
             x = block(x, mask)

@@ -8,6 +8,7 @@ r = β log(π_θ/π_ref) + const, and the Bradley–Terry loss can be written on
 $$\\mathcal{L}_{\\text{DPO}} = -\\mathbb{E}\\Big[\\log\\sigma\\Big(\\beta \\log\\frac{\\pi_\\theta(y_w|x)}{\\pi_{\\text{ref}}(y_w|x)}
    - \\beta \\log\\frac{\\pi_\\theta(y_l|x)}{\\pi_{\\text{ref}}(y_l|x)}\\Big)\\Big]$$
 """
+
 from __future__ import annotations
 
 import copy
@@ -22,8 +23,13 @@ from .policy import optimizer_step, response_logprobs
 from .reward_model import Comparisons
 
 
-def dpo_loss(policy_chosen: torch.Tensor, policy_rejected: torch.Tensor, ref_chosen: torch.Tensor,
-             ref_rejected: torch.Tensor, beta: float = 0.1) -> torch.Tensor:
+def dpo_loss(
+    policy_chosen: torch.Tensor,
+    policy_rejected: torch.Tensor,
+    ref_chosen: torch.Tensor,
+    ref_rejected: torch.Tensor,
+    beta: float = 0.1,
+) -> torch.Tensor:
     """Sequence log-probs (n,) of chosen / rejected responses under the policy and the reference → scalar."""
     shapes = {tuple(t.shape) for t in (policy_chosen, policy_rejected, ref_chosen, ref_rejected)}
     if len(shapes) != 1 or len(next(iter(shapes))) != 1:
@@ -43,7 +49,9 @@ def all_sequence_logprobs(model: GPT, data: Comparisons) -> torch.Tensor:
     """log π(y | x) of every response in ``data`` (n k)."""
     n, k, r = data.responses.shape
     prompts = data.prompts.repeat_interleave(k, dim=0)
-    return sequence_logprobs(model, prompts, data.responses.reshape(n * k, r), data.mask.reshape(n * k, r)).reshape(n, k)
+    return sequence_logprobs(model, prompts, data.responses.reshape(n * k, r), data.mask.reshape(n * k, r)).reshape(
+        n, k
+    )
 
 
 @dataclass
@@ -69,12 +77,17 @@ def train_dpo(sft: GPT, data: Comparisons, cfg: DPOConfig) -> tuple[GPT, list[fl
     for _ in range(cfg.epochs):
         order = torch.randperm(len(data), generator=gen)
         for start in progress(range(0, len(data), cfg.batch_size), desc="DPO"):
-            rows = order[start:start + cfg.batch_size]
+            rows = order[start : start + cfg.batch_size]
             policy.train()
             logp = all_sequence_logprobs(policy, data.subset(rows))  # (n k)
             win, lose = data.subset(rows).pairs()
-            loss = dpo_loss(logp.gather(1, win).flatten(), logp.gather(1, lose).flatten(),
-                            ref[rows].gather(1, win).flatten(), ref[rows].gather(1, lose).flatten(), cfg.beta)
+            loss = dpo_loss(
+                logp.gather(1, win).flatten(),
+                logp.gather(1, lose).flatten(),
+                ref[rows].gather(1, win).flatten(),
+                ref[rows].gather(1, lose).flatten(),
+                cfg.beta,
+            )
             optimizer_step(opt, loss, policy.parameters())
             losses.append(loss.item())
     policy.eval()

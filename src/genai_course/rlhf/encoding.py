@@ -6,6 +6,7 @@ generated in lockstep. A response ends with a newline, the end-of-response token
 positions after it are padding, and a (b r) mask marks the tokens that belong to a response
 (its characters and the newline that ends it).
 """
+
 from __future__ import annotations
 
 import torch
@@ -41,8 +42,8 @@ def encode_responses(tokenizer, responses: list[str], device="cpu") -> tuple[tor
     mask = torch.zeros(len(responses), MAX_RESPONSE)
     for row, text in enumerate(responses):
         tokens = (tokenizer.encode(text) + [end])[:MAX_RESPONSE]
-        ids[row, :len(tokens)] = torch.tensor(tokens)
-        mask[row, :len(tokens)] = 1
+        ids[row, : len(tokens)] = torch.tensor(tokens)
+        mask[row, : len(tokens)] = 1
     return ids.to(device), mask.to(device)
 
 

@@ -7,6 +7,7 @@ stands in for them: the best response is picked with probability ∝ exp(β·sco
 best of the rest, and so on. ``beta`` sets the noise: large β is a careful labeler, β = 0 a
 coin flip. For a pair this is the Bradley–Terry model, P(a ≻ b) = σ(β (s_a − s_b)).
 """
+
 from __future__ import annotations
 
 import math

@@ -13,6 +13,7 @@ One PPO iteration:
 Optionally (PPO-ptx) a pretraining language-modelling loss is mixed in, which InstructGPT used
 to keep the model's general abilities ("alignment tax").
 """
+
 from __future__ import annotations
 
 import copy
@@ -33,21 +34,26 @@ def kl_estimates(logp: torch.Tensor, logp_ref: torch.Tensor) -> tuple[torch.Tens
     k1 = log π − log π_ref (unbiased, can be negative) and
     k3 = (ρ − 1) − log ρ with ρ = π_ref / π (unbiased, never negative, lower variance)."""
     if logp.shape != logp_ref.shape:
-        raise ValueError(f"logp and logp_ref must have the same shape, got {tuple(logp.shape)} and {tuple(logp_ref.shape)}")
+        raise ValueError(
+            f"logp and logp_ref must have the same shape, got {tuple(logp.shape)} and {tuple(logp_ref.shape)}"
+        )
     log_ratio = logp_ref - logp
     return -log_ratio, torch.expm1(log_ratio) - log_ratio
 
 
-def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float = 1.0,
-        lam: float = 0.95) -> tuple[torch.Tensor, torch.Tensor]:
+def gae(
+    rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: float = 1.0, lam: float = 0.95
+) -> tuple[torch.Tensor, torch.Tensor]:
     """Generalized advantage estimation over response tokens → (advantages, returns), each (b r).
 
     δ_t = r_t + γ V_{t+1} − V_t,   A_t = δ_t + γ λ A_{t+1};   V after the last token is 0.
     ``mask`` (b r) is 1 on a prefix of each row (the response) and 0 after it.
     """
     if not (rewards.shape == values.shape == mask.shape) or rewards.dim() != 2:
-        raise ValueError(f"rewards, values and mask must all be (b r), got {tuple(rewards.shape)}, "
-                         f"{tuple(values.shape)}, {tuple(mask.shape)}")
+        raise ValueError(
+            f"rewards, values and mask must all be (b r), got {tuple(rewards.shape)}, "
+            f"{tuple(values.shape)}, {tuple(mask.shape)}"
+        )
     b, r = rewards.shape
     advantages = torch.zeros_like(rewards)
     next_value, next_adv = torch.zeros(b, device=rewards.device), torch.zeros(b, device=rewards.device)
@@ -59,18 +65,22 @@ def gae(rewards: torch.Tensor, values: torch.Tensor, mask: torch.Tensor, gamma: 
     return advantages, (advantages + values) * mask
 
 
-def clipped_surrogate(logp: torch.Tensor, logp_old: torch.Tensor, advantages: torch.Tensor,
-                      clip: float = 0.2) -> torch.Tensor:
+def clipped_surrogate(
+    logp: torch.Tensor, logp_old: torch.Tensor, advantages: torch.Tensor, clip: float = 0.2
+) -> torch.Tensor:
     """PPO's per-token policy loss −min(ρ A, clip(ρ, 1−ε, 1+ε) A), ρ = π_θ / π_old (same shape as inputs)."""
     if not (logp.shape == logp_old.shape == advantages.shape):
-        raise ValueError(f"logp, logp_old and advantages must have one shape, got {tuple(logp.shape)}, "
-                         f"{tuple(logp_old.shape)}, {tuple(advantages.shape)}")
+        raise ValueError(
+            f"logp, logp_old and advantages must have one shape, got {tuple(logp.shape)}, "
+            f"{tuple(logp_old.shape)}, {tuple(advantages.shape)}"
+        )
     ratio = torch.exp(logp - logp_old)
     return -torch.minimum(ratio * advantages, ratio.clamp(1 - clip, 1 + clip) * advantages)
 
 
-def clipped_value_loss(values: torch.Tensor, values_old: torch.Tensor, returns: torch.Tensor,
-                       clip: float = 0.2) -> torch.Tensor:
+def clipped_value_loss(
+    values: torch.Tensor, values_old: torch.Tensor, returns: torch.Tensor, clip: float = 0.2
+) -> torch.Tensor:
     """½ max((V − R)², (V_old + clip(V − V_old, ±ε) − R)²) per token."""
     clipped = values_old + (values - values_old).clamp(-clip, clip)
     return 0.5 * torch.maximum((values - returns) ** 2, (clipped - returns) ** 2)
@@ -95,40 +105,48 @@ class PolicyWithValue(nn.Module):
     def forward(self, prompts: torch.Tensor, responses: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """→ logits (b r v) predicting each response token, values (b r) before each response token."""
         full = torch.cat([prompts, responses], dim=1)[:, :-1]
-        h = self.gpt.hidden(full)[:, prompts.shape[1] - 1:]  # (b r d)
+        h = self.gpt.hidden(full)[:, prompts.shape[1] - 1 :]  # (b r d)
         return self.gpt.lm_head(h), self.value_head(h)[..., 0]
 
 
 @dataclass
 class PPOConfig:
     iterations: int = 40
-    batch_size: int = 64      # prompts per rollout
+    batch_size: int = 64  # prompts per rollout
     minibatch_size: int = 32
-    epochs: int = 2           # passes over each rollout
+    epochs: int = 2  # passes over each rollout
     lr: float = 5e-5
-    value_lr: float = 1e-3    # the value head starts from zero and must catch up quickly
-    kl_coef: float = 0.3      # β of the per-token KL penalty; 0 turns the leash off
+    value_lr: float = 1e-3  # the value head starts from zero and must catch up quickly
+    kl_coef: float = 0.3  # β of the per-token KL penalty; 0 turns the leash off
     clip: float = 0.2
     value_clip: float = 0.2
     vf_coef: float = 0.1
     gamma: float = 1.0
     lam: float = 0.95
-    ptx_coef: float = 0.0     # > 0: PPO-ptx, mix in the pretraining loss
+    ptx_coef: float = 0.0  # > 0: PPO-ptx, mix in the pretraining loss
     seed: int = 0
 
 
 @dataclass
 class PPOHistory:
-    reward: list = field(default_factory=list)      # reward-model score, mean over the rollout
+    reward: list = field(default_factory=list)  # reward-model score, mean over the rollout
     true_score: list = field(default_factory=list)  # hidden preference, for the reader only
-    kl: list = field(default_factory=list)          # Σ_t k1 per response, mean
-    length: list = field(default_factory=list)      # response tokens, mean
-    samples: list = field(default_factory=list)     # a few responses per iteration
+    kl: list = field(default_factory=list)  # Σ_t k1 per response, mean
+    length: list = field(default_factory=list)  # response tokens, mean
+    samples: list = field(default_factory=list)  # a few responses per iteration
 
 
 @torch.no_grad()
-def rollout(agent: PolicyWithValue, ref: GPT, rm, tokenizer, instructions, cfg: PPOConfig,
-            generator: torch.Generator, device="cpu") -> dict:
+def rollout(
+    agent: PolicyWithValue,
+    ref: GPT,
+    rm,
+    tokenizer,
+    instructions,
+    cfg: PPOConfig,
+    generator: torch.Generator,
+    device="cpu",
+) -> dict:
     """Sample, score and compute advantages for one batch of prompts."""
     agent.eval()
     prompts, responses, mask, texts = sample_responses(agent.gpt, tokenizer, instructions, 1.0, generator, device)
@@ -141,8 +159,18 @@ def rollout(agent: PolicyWithValue, ref: GPT, rm, tokenizer, instructions, cfg: 
     last = mask.sum(1).long() - 1
     rewards[torch.arange(len(last)), last] += score
     advantages, returns = gae(rewards, values * mask, mask, cfg.gamma, cfg.lam)
-    return dict(prompts=prompts, responses=responses, mask=mask, texts=texts, logp=logp, values=values * mask,
-                advantages=whiten(advantages, mask), returns=returns, score=score, kl=kl.sum(1))
+    return dict(
+        prompts=prompts,
+        responses=responses,
+        mask=mask,
+        texts=texts,
+        logp=logp,
+        values=values * mask,
+        advantages=whiten(advantages, mask),
+        returns=returns,
+        score=score,
+        kl=kl.sum(1),
+    )
 
 
 def ppo_step(agent: PolicyWithValue, batch: dict, rows: torch.Tensor, cfg: PPOConfig) -> torch.Tensor:
@@ -155,16 +183,21 @@ def ppo_step(agent: PolicyWithValue, batch: dict, rows: torch.Tensor, cfg: PPOCo
     return pg + cfg.vf_coef * vf
 
 
-def train_ppo(sft: GPT, rm, tokenizer, instructions, cfg: PPOConfig, ptx_batches=None,
-              device="cpu") -> tuple[PolicyWithValue, PPOHistory]:
+def train_ppo(
+    sft: GPT, rm, tokenizer, instructions, cfg: PPOConfig, ptx_batches=None, device="cpu"
+) -> tuple[PolicyWithValue, PPOHistory]:
     """Optimise a copy of ``sft`` against ``rm`` with PPO; ``sft`` itself stays the frozen reference."""
     if not instructions:
         raise ValueError("train_ppo needs at least one training instruction")
     if cfg.ptx_coef > 0 and ptx_batches is None:
         raise ValueError("ptx_coef > 0 needs ptx_batches: a callable returning (inputs, targets) of pretraining text")
     agent, ref = PolicyWithValue(sft).to(device), sft.eval()
-    opt = torch.optim.Adam([{"params": agent.gpt.parameters(), "lr": cfg.lr},
-                            {"params": agent.value_head.parameters(), "lr": cfg.value_lr}])
+    opt = torch.optim.Adam(
+        [
+            {"params": agent.gpt.parameters(), "lr": cfg.lr},
+            {"params": agent.value_head.parameters(), "lr": cfg.value_lr},
+        ]
+    )
     gen = torch.Generator(device=device).manual_seed(cfg.seed)
     pick = torch.Generator("cpu").manual_seed(cfg.seed)
     history = PPOHistory()
@@ -175,13 +208,15 @@ def train_ppo(sft: GPT, rm, tokenizer, instructions, cfg: PPOConfig, ptx_batches
         history.reward.append(float(batch["score"].mean()))
         history.kl.append(float(batch["kl"].mean()))
         history.length.append(float(batch["mask"].sum(1).mean()))
-        history.true_score.append(sum(true_score(i, t) for i, t in zip(batch_instructions, batch["texts"])) / len(rows))
+        history.true_score.append(
+            sum(true_score(i, t) for i, t in zip(batch_instructions, batch["texts"], strict=True)) / len(rows)
+        )
         history.samples.append(batch["texts"][:4])
         agent.train()
         for _ in range(cfg.epochs):
             order = torch.randperm(cfg.batch_size, generator=pick)
             for start in range(0, cfg.batch_size, cfg.minibatch_size):
-                loss = ppo_step(agent, batch, order[start:start + cfg.minibatch_size].to(device), cfg)
+                loss = ppo_step(agent, batch, order[start : start + cfg.minibatch_size].to(device), cfg)
                 if cfg.ptx_coef > 0:
                     x, y = ptx_batches()
                     loss = loss + cfg.ptx_coef * agent.gpt(x, y)[1]

@@ -15,6 +15,7 @@ Weights are stored in float16 (half the size; the notebooks' numbers do not chan
 precision they print) with a ``.json`` beside each that records the command, the settings and
 the metrics measured right after training; a test re-measures them from the shipped file.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -79,8 +80,9 @@ def _load_state(name: str) -> tuple[dict, dict]:
         raise CheckpointMissing(f"{path} is missing: make it with `{_command(name)}`")
     blob = read_torch(path, remake=_command(name))  # a shipped file is checked against MANIFEST.json
     if not isinstance(blob, dict) or blob.get("format") != FORMAT or blob.get("name") != name:
-        raise CheckpointError(f"{path} is not a genai-course RLHF '{name}' checkpoint; remake it with "
-                              f"`{_command(name)}`")
+        raise CheckpointError(
+            f"{path} is not a genai-course RLHF '{name}' checkpoint; remake it with `{_command(name)}`"
+        )
     state = check_state_dict(blob.get("state"), path, f"; remake it with `{_command(name)}`")
     metrics = blob.get("metrics") if isinstance(blob.get("metrics"), dict) else {}
     return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, metrics
@@ -90,8 +92,10 @@ def _into(module: torch.nn.Module, state: dict, name: str) -> None:
     try:
         module.load_state_dict(state)
     except RuntimeError as err:
-        raise CheckpointError(f"checkpoint rlhf_{name}.pt does not fit the model: {str(err).splitlines()[0]}; "
-                              f"remake it with `{_command(name)}`") from None
+        raise CheckpointError(
+            f"checkpoint rlhf_{name}.pt does not fit the model: {str(err).splitlines()[0]}; "
+            f"remake it with `{_command(name)}`"
+        ) from None
 
 
 def _load_policy(name: str, device):
@@ -156,14 +160,18 @@ def _judge(policy, sft, tokenizer, device) -> dict:
     sft_texts, sft_scores = evaluate_policy(sft, tokenizer, evals, device=device)
     texts, scores = evaluate_policy(policy, tokenizer, evals, device=device)
     match = head_to_head(texts, scores, sft_texts, sft_scores)
-    return {"eval_true_score": sum(scores) / len(scores), "sft_eval_true_score": sum(sft_scores) / len(sft_scores),
-            "win_rate_vs_sft": match.win_rate, "win_rate_vs_sft_ties_half": match.win_rate_ties_half,
-            "head_to_head": {"wins": match.wins, "losses": match.losses, "ties": match.ties,
-                             "identical": match.identical},
-            "kl_to_sft": kl_to_reference(policy, sft, tokenizer, evals, device=device)}
+    return {
+        "eval_true_score": sum(scores) / len(scores),
+        "sft_eval_true_score": sum(sft_scores) / len(sft_scores),
+        "win_rate_vs_sft": match.win_rate,
+        "win_rate_vs_sft_ties_half": match.win_rate_ties_half,
+        "head_to_head": {"wins": match.wins, "losses": match.losses, "ties": match.ties, "identical": match.identical},
+        "kl_to_sft": kl_to_reference(policy, sft, tokenizer, evals, device=device),
+    }
 
 
 # ------------------------------------------------------------------------------ making them
+
 
 def make_sft(device="cpu") -> dict:
     from ..gpt.pretrained import load_pretrained
@@ -177,9 +185,13 @@ def make_sft(device="cpu") -> dict:
     losses = train_sft(model, tokenizer, instructions, make_demonstrations(instructions, seed=0), cfg, device)
     seconds = time.perf_counter() - start
     _, scores = evaluate_policy(model, tokenizer, eval_instructions(), device=device)
-    record = {"command": "python -m genai_course.rlhf.pretrained --only sft", "config": asdict(cfg),
-              "final_loss": sum(losses[-20:]) / 20, "eval_true_score": sum(scores) / len(scores),
-              "seconds": seconds}
+    record = {
+        "command": "python -m genai_course.rlhf.pretrained --only sft",
+        "config": asdict(cfg),
+        "final_loss": sum(losses[-20:]) / 20,
+        "eval_true_score": sum(scores) / len(scores),
+        "seconds": seconds,
+    }
     _save("sft", model, record)
     return record
 
@@ -197,11 +209,17 @@ def make_reward(device="cpu") -> dict:
     start = time.perf_counter()
     train_reward_model(rm, data, cfg)
     train_seconds = time.perf_counter() - start
-    record = {"command": "python -m genai_course.rlhf.pretrained --only reward", "config": asdict(cfg),
-              "rankings": len(data), "k": K, "labeler_beta": LABELER_BETA,
-              "held_out_accuracy_vs_labels": pairwise_accuracy(rm, held_out, "labels"),
-              "held_out_accuracy_vs_truth": pairwise_accuracy(rm, held_out, "truth"),
-              "collect_seconds": collect_seconds, "train_seconds": train_seconds}
+    record = {
+        "command": "python -m genai_course.rlhf.pretrained --only reward",
+        "config": asdict(cfg),
+        "rankings": len(data),
+        "k": K,
+        "labeler_beta": LABELER_BETA,
+        "held_out_accuracy_vs_labels": pairwise_accuracy(rm, held_out, "labels"),
+        "held_out_accuracy_vs_truth": pairwise_accuracy(rm, held_out, "truth"),
+        "collect_seconds": collect_seconds,
+        "train_seconds": train_seconds,
+    }
     _save("reward", rm, record)
     return record
 
@@ -215,9 +233,15 @@ def make_ppo(device="cpu") -> dict:
     start = time.perf_counter()
     agent, history = train_ppo(sft, rm, tokenizer, train_instructions(), cfg, device=device)
     seconds = time.perf_counter() - start
-    record = {"command": "python -m genai_course.rlhf.pretrained --only ppo", "config": asdict(cfg),
-              **_judge(agent.gpt, sft, tokenizer, device), "responses_sampled": cfg.iterations * cfg.batch_size,
-              "final_rollout_kl": history.kl[-1], "final_rollout_reward": history.reward[-1], "seconds": seconds}
+    record = {
+        "command": "python -m genai_course.rlhf.pretrained --only ppo",
+        "config": asdict(cfg),
+        **_judge(agent.gpt, sft, tokenizer, device),
+        "responses_sampled": cfg.iterations * cfg.batch_size,
+        "final_rollout_kl": history.kl[-1],
+        "final_rollout_reward": history.reward[-1],
+        "seconds": seconds,
+    }
     _save("ppo", agent.gpt, record)
     return record
 
@@ -233,10 +257,16 @@ def make_dpo(device="cpu") -> dict:
     start = time.perf_counter()
     policy, losses = train_dpo(sft, data, cfg)
     seconds = time.perf_counter() - start
-    record = {"command": "python -m genai_course.rlhf.pretrained --only dpo", "config": asdict(cfg),
-              "rankings": len(data), **_judge(policy, sft, tokenizer, device), "responses_sampled": 0,
-              "final_loss": sum(losses[-20:]) / min(20, len(losses)), "collect_seconds": collect_seconds,
-              "seconds": seconds}
+    record = {
+        "command": "python -m genai_course.rlhf.pretrained --only dpo",
+        "config": asdict(cfg),
+        "rankings": len(data),
+        **_judge(policy, sft, tokenizer, device),
+        "responses_sampled": 0,
+        "final_loss": sum(losses[-20:]) / min(20, len(losses)),
+        "collect_seconds": collect_seconds,
+        "seconds": seconds,
+    }
     _save("dpo", policy, record)
     return record
 

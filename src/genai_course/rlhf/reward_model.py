@@ -9,6 +9,7 @@ $$\\mathcal{L}_{\\text{RM}} = -\\mathbb{E}_{(x, y_w, y_l)}\\big[\\log \\sigma\\b
 All k-choose-2 pairs of one ranking go into the same batch and share the k forward passes,
 which is both cheaper and less prone to over-fitting than shuffling pairs independently.
 """
+
 from __future__ import annotations
 
 import copy
@@ -28,8 +29,10 @@ from .tasks import true_score
 def bradley_terry_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
     """−mean log σ(r_w − r_l) over pairs (n,), (n,) → scalar."""
     if r_chosen.shape != r_rejected.shape or r_chosen.dim() != 1:
-        raise ValueError(f"r_chosen and r_rejected must both have shape (n,), got {tuple(r_chosen.shape)} "
-                         f"and {tuple(r_rejected.shape)}")
+        raise ValueError(
+            f"r_chosen and r_rejected must both have shape (n,), got {tuple(r_chosen.shape)} "
+            f"and {tuple(r_rejected.shape)}"
+        )
     if len(r_chosen) == 0:
         raise ValueError("bradley_terry_loss got an empty batch of pairs")
     return -F.logsigmoid(r_chosen - r_rejected).mean()
@@ -47,8 +50,10 @@ class RewardModel(nn.Module):
 
     def forward(self, prompts: torch.Tensor, responses: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
         if responses.shape != mask.shape or prompts.shape[0] != responses.shape[0]:
-            raise ValueError(f"expected prompts (b p), responses (b r) and mask (b r) with one b, got "
-                             f"{tuple(prompts.shape)}, {tuple(responses.shape)}, {tuple(mask.shape)}")
+            raise ValueError(
+                f"expected prompts (b p), responses (b r) and mask (b r) with one b, got "
+                f"{tuple(prompts.shape)}, {tuple(responses.shape)}, {tuple(mask.shape)}"
+            )
         h = self.trunk.hidden(torch.cat([prompts, responses], dim=1))  # (b p+r d)
         last = prompts.shape[1] + mask.sum(1).long().clamp(min=1) - 1  # the response's last token
         return self.head(h[torch.arange(len(h), device=h.device), last])[:, 0]
@@ -58,6 +63,7 @@ class RewardModel(nn.Module):
 class Comparisons:
     """Rankings of k responses per prompt: prompts (n p), responses (n k r), mask (n k r),
     rankings (n k) listing response indices best first."""
+
     prompts: torch.Tensor
     responses: torch.Tensor
     mask: torch.Tensor
@@ -69,13 +75,15 @@ class Comparisons:
             raise ValueError(f"responses must be (n k r), got shape {tuple(self.responses.shape)}")
         n, k, r = self.responses.shape
         if self.mask.shape != (n, k, r) or self.rankings.shape != (n, k) or self.prompts.shape[0] != n:
-            raise ValueError(f"inconsistent comparison tensors: prompts {tuple(self.prompts.shape)}, responses "
-                             f"{(n, k, r)}, mask {tuple(self.mask.shape)}, rankings {tuple(self.rankings.shape)}")
+            raise ValueError(
+                f"inconsistent comparison tensors: prompts {tuple(self.prompts.shape)}, responses "
+                f"{(n, k, r)}, mask {tuple(self.mask.shape)}, rankings {tuple(self.rankings.shape)}"
+            )
 
     def __len__(self) -> int:
         return self.prompts.shape[0]
 
-    def subset(self, rows) -> "Comparisons":
+    def subset(self, rows) -> Comparisons:
         ts = None if self.true_scores is None else self.true_scores[rows]
         return Comparisons(self.prompts[rows], self.responses[rows], self.mask[rows], self.rankings[rows], ts)
 
@@ -121,8 +129,9 @@ def accuracy_from_rewards(rewards: torch.Tensor, data: Comparisons, against: str
         raise ValueError(f"against must be 'labels' or 'truth', got {against!r}")
     s_win, s_lose = data.true_scores.gather(1, win), data.true_scores.gather(1, lose)
     decided = s_win != s_lose
-    agree = ((r_win > r_lose).float() + 0.5 * (r_win == r_lose).float()) * (s_win > s_lose) \
-        + ((r_win < r_lose).float() + 0.5 * (r_win == r_lose).float()) * (s_win < s_lose)
+    agree = ((r_win > r_lose).float() + 0.5 * (r_win == r_lose).float()) * (s_win > s_lose) + (
+        (r_win < r_lose).float() + 0.5 * (r_win == r_lose).float()
+    ) * (s_win < s_lose)
     return float(agree[decided].mean())
 
 
@@ -151,10 +160,10 @@ def train_reward_model(rm: RewardModel, data: Comparisons, cfg: RMConfig, callba
         order = torch.randperm(len(data), generator=gen)
         for start in progress(range(0, len(data), cfg.batch_size), desc="reward model"):
             rm.train()
-            loss = ranking_loss(rm, data.subset(order[start:start + cfg.batch_size]))
+            loss = ranking_loss(rm, data.subset(order[start : start + cfg.batch_size]))
             optimizer_step(opt, loss, rm.parameters())
             losses.append(loss.item())
-            seen += len(order[start:start + cfg.batch_size])
+            seen += len(order[start : start + cfg.batch_size])
             if callback is not None:
                 callback(len(losses), seen)
     rm.eval()
@@ -162,8 +171,9 @@ def train_reward_model(rm: RewardModel, data: Comparisons, cfg: RMConfig, callba
 
 
 @torch.no_grad()
-def collect_comparisons(policy: GPT, tokenizer, instructions, k: int, labeler, temperature: float = 1.0,
-                        seed: int = 0, device="cpu") -> Comparisons:
+def collect_comparisons(
+    policy: GPT, tokenizer, instructions, k: int, labeler, temperature: float = 1.0, seed: int = 0, device="cpu"
+) -> Comparisons:
     """Sample k responses per instruction from ``policy`` and have the labeler rank them."""
     if k < 2:
         raise ValueError(f"a ranking needs k ≥ 2 responses, got k={k}")
@@ -171,6 +181,6 @@ def collect_comparisons(policy: GPT, tokenizer, instructions, k: int, labeler, t
     gen = torch.Generator(device=device).manual_seed(seed)
     prompts, ids, mask, texts = sample_responses(policy, tokenizer, repeated, temperature, gen, device)
     n, r = len(instructions), ids.shape[1]
-    scores = torch.tensor([true_score(ins, t) for ins, t in zip(repeated, texts)]).reshape(n, k)
+    scores = torch.tensor([true_score(ins, t) for ins, t in zip(repeated, texts, strict=True)]).reshape(n, k)
     rankings = torch.tensor([labeler.rank(s) for s in scores])
     return Comparisons(prompts[::k], ids.reshape(n, k, r), mask.reshape(n, k, r), rankings, scores)

@@ -5,6 +5,7 @@ model should learn to answer, not to write prompts.
 
 $$\\mathcal{L}_{\\text{SFT}} = -\\frac{1}{\\sum m_t}\\sum_t m_t \\log \\pi_\\theta(y_t \\mid x, y_{<t})$$
 """
+
 from __future__ import annotations
 
 import random
@@ -47,12 +48,15 @@ def make_demonstrations(instructions: list[Instruction], seed: int) -> list[str]
     return [demonstrate(i, rng) for i in instructions]
 
 
-def train_sft(model: GPT, tokenizer, instructions: list[Instruction], demonstrations: list[str],
-              cfg: SFTConfig, device="cpu") -> list[float]:
+def train_sft(
+    model: GPT, tokenizer, instructions: list[Instruction], demonstrations: list[str], cfg: SFTConfig, device="cpu"
+) -> list[float]:
     """Fine-tune ``model`` in place on (instruction, demonstration) pairs → loss per step."""
     if len(instructions) != len(demonstrations) or not instructions:
-        raise ValueError(f"need as many demonstrations as instructions (≥ 1), got {len(instructions)} "
-                         f"instructions and {len(demonstrations)} demonstrations")
+        raise ValueError(
+            f"need as many demonstrations as instructions (≥ 1), got {len(instructions)} "
+            f"instructions and {len(demonstrations)} demonstrations"
+        )
     prompts = encode_prompts(tokenizer, instructions, device)
     responses, mask = encode_responses(tokenizer, demonstrations, device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=0.0)

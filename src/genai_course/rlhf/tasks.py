@@ -13,14 +13,35 @@ make a typo. The **hidden true preference** is :func:`true_score`: how close the
 character by character, to the bare ideal answer. Labelers (``labeler.py``) see only noisy
 rankings of it; the models never see it at all.
 """
+
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
-WORDS = ("cat", "dog", "sun", "map", "cup", "pen", "box", "key", "red", "sky",
-         "tree", "book", "fish", "moon", "star", "code", "blue", "lamp", "rain", "milk")
+WORDS = (
+    "cat",
+    "dog",
+    "sun",
+    "map",
+    "cup",
+    "pen",
+    "box",
+    "key",
+    "red",
+    "sky",
+    "tree",
+    "book",
+    "fish",
+    "moon",
+    "star",
+    "code",
+    "blue",
+    "lamp",
+    "rain",
+    "milk",
+)
 KINDS = ("repeat", "reverse", "add", "shout")
 STYLES = (("{}", 0.5), ("sure, {}", 0.2), ("{}, i think", 0.15), ("ok: {}", 0.15))
 TYPO_RATE = 0.1
@@ -29,7 +50,7 @@ TYPO_RATE = 0.1
 @dataclass(frozen=True)
 class Instruction:
     kind: str
-    text: str    # what the user asks, e.g. "reverse star"
+    text: str  # what the user asks, e.g. "reverse star"
     answer: str  # the ideal response, e.g. "rats"
 
 
@@ -64,7 +85,7 @@ def demonstrate(instruction: Instruction, rng: random.Random) -> str:
     answer = instruction.answer
     if rng.random() < TYPO_RATE:
         i = rng.randrange(len(answer))
-        answer = answer[:i] + rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") + answer[i + 1:]
+        answer = answer[:i] + rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") + answer[i + 1 :]
     return template.format(answer)
 
 

@@ -1,4 +1,5 @@
 """Attention-map figures."""
+
 from __future__ import annotations
 
 
@@ -7,7 +8,7 @@ def plot_attention_maps(maps, titles, xlabels=None, ylabels=None, suptitle: str 
     import matplotlib.pyplot as plt
 
     fig, axes = plt.subplots(1, len(maps), figsize=(2.6 * len(maps), 2.8), squeeze=False)
-    for ax, weights, title in zip(axes[0], maps, titles):
+    for ax, weights, title in zip(axes[0], maps, titles, strict=False):
         w = weights.detach().cpu().numpy() if hasattr(weights, "detach") else weights
         ax.imshow(w, cmap="viridis", vmin=0, vmax=1)
         ax.set_title(title, fontsize=9)

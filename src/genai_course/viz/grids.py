@@ -1,8 +1,11 @@
 """Grids of small images (digits, shape scenes, faces, samples)."""
+
 from __future__ import annotations
 
 
-def show_image_grid(images, nrow: int = 8, titles=None, title: str | None = None, cmap: str = "gray", size: float = 0.9):
+def show_image_grid(
+    images, nrow: int = 8, titles=None, title: str | None = None, cmap: str = "gray", size: float = 0.9
+):
     """Show images (b h w) or (b c h w), values in [0, 1], in a grid with ``nrow`` per row."""
     import matplotlib.pyplot as plt
     import numpy as np
