@@ -62,3 +62,39 @@ def test_cross_attention_context():
 def test_timestep_embedding():
     e = timestep_embedding(torch.tensor([0, 1, 999]), 33)
     assert e.shape == (3, 33) and torch.allclose(e[0, :16], torch.ones(16))
+
+
+def test_attention_residual_does_not_leak_the_normalised_input():
+    # with both attention projections zeroed, the block is the identity: x + 0, not x + GN(x) (DDPM, LDM)
+    from genai_course.nn.unet import AttentionBlock
+
+    block = AttentionBlock(16, 4, 2, context_dim=None)
+    torch.nn.init.zeros_(block.attn.out_proj.weight)
+    torch.nn.init.zeros_(block.attn.out_proj.bias)
+    x = torch.randn(2, 16, 4, 4) * 3 + 1
+    assert torch.equal(block(x), x)
+
+
+def test_one_block_type_per_level_and_skip_bookkeeping():
+    net = small(channel_mults=(1, 2, 4), attn_levels=(1, 2), num_res_blocks=2)
+    assert len(net.down) == len(net.up) == 3
+    assert [len(level.blocks) for level in net.down] == [2, 2, 2]
+    assert [len(level.blocks) for level in net.up] == [3, 3, 3]
+    assert [level.downsample is None for level in net.down] == [False, False, True]
+    assert [level.upsample is None for level in net.up] == [False, False, True]
+    assert [block.attn is not None for block in net.down[0].blocks + net.down[1].blocks] == [False] * 2 + [True] * 2
+    assert net(torch.randn(2, 1, 8, 8), torch.tensor([1, 2])).shape == (2, 1, 8, 8)
+
+
+def test_vector_conditioning_and_its_null():
+    net = small(vector_dim=6)
+    for p in net.out.parameters():
+        torch.nn.init.normal_(p)
+    x, t = torch.randn(2, 1, 8, 8), torch.tensor([3, 4])
+    v = torch.randn(2, 6)
+    assert not torch.allclose(net(x, t, vector=v), net(x, t))
+    assert torch.allclose(net(x, t), net(x, t, vector=torch.zeros(2, 6)))  # no vector = the zero vector
+    with pytest.raises(ValueError, match=r"vector of shape \(2 6\)"):
+        net(x, t, vector=torch.randn(2, 5))
+    with pytest.raises(ValueError, match="no vector conditioning"):
+        small()(x, t, vector=v)

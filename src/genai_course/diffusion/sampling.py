@@ -2,7 +2,7 @@ r"""Samplers: turn noise into data with a trained denoiser.
 
 A *model* here is any callable ``model(x, t) -> prediction`` (ε, x₀ or v, see ``prediction``),
 with ``t`` an int64 (b,) tensor. Condition a network by wrapping it, e.g.
-``lambda x, t: net(x, t, y=labels)``, or with :func:`classifier_free_guidance`.
+:func:`.conditioning.conditioned` (``conditioned(net, labels)``), or with :func:`classifier_free_guidance`.
 
 - :func:`ddpm_step` / :func:`ddpm_sample`: ancestral sampling, x_{t-1} ~ N(μ̃(x_t, x̂₀), β̃_t) (Ho et al., 2020).
 - :func:`ddim_step` / :func:`ddim_sample`: DDIM (Song et al., 2021) on any sub-sequence of steps;
@@ -21,6 +21,7 @@ from collections.abc import Callable
 import torch
 
 from .. import rng
+from .conditioning import as_condition, null_like
 from .process import _at, posterior_mean_variance, q_sample, to_x0_eps
 from .schedules import NoiseSchedule
 
@@ -163,19 +164,22 @@ def ddim_invert(model: Model, x0: torch.Tensor, schedule: NoiseSchedule, n_steps
     return x
 
 
-def classifier_free_guidance(net, y: torch.Tensor, scale: float, null_label: int) -> Model:
-    """A model callable for ``net(x, t, y=...)`` mixing conditional and unconditional predictions.
+def classifier_free_guidance(net, y, scale: float, null_label) -> Model:
+    """A model callable mixing the conditional and unconditional predictions of ``net(x, t, **condition)``.
 
-    ε̃ = ε(x, ∅) + scale · (ε(x, y) − ε(x, ∅)); scale 0 = unconditional, 1 = plain conditional.
+    ε̃ = ε(x, ∅) + scale · (ε(x, c) − ε(x, ∅)); scale 0 = unconditional, 1 = plain conditional.
+    ``y`` is the condition c: labels (b,) or a dict such as ``{"context": (b s d)}``; ``null_label``
+    is ∅: an int label or a dict with the same keys (see :mod:`.conditioning`).
     """
+    cond = as_condition(y)
+    null = null_like(cond, null_label)
 
     def guided(x, t):
         if scale == 1.0:
-            return net(x, t, y=y)
-        null = torch.full_like(y, null_label)
-        both = net(torch.cat([x, x]), torch.cat([t, t]), y=torch.cat([y, null]))  # one batched call
-        cond, uncond = both.chunk(2)
-        return uncond + scale * (cond - uncond)
+            return net(x, t, **cond)
+        both = {k: torch.cat([cond[k], null[k]]) for k in cond}  # one batched call for c and ∅
+        eps_cond, eps_uncond = net(torch.cat([x, x]), torch.cat([t, t]), **both).chunk(2)
+        return eps_uncond + scale * (eps_cond - eps_uncond)
 
     return guided
 

@@ -2,18 +2,19 @@ r"""Training a denoiser: pick a random timestep, noise the data, regress the noi
 
 .. math::  L = \mathbb E_{x_0, t, \varepsilon}\,\lVert \varepsilon - \varepsilon_\theta(\sqrt{\bar\alpha_t}x_0 + \sqrt{1-\bar\alpha_t}\varepsilon,\ t)\rVert^2
 
-With labels, a fraction ``p_uncond`` of them is replaced by the null label so the same network
-also learns the unconditional model that classifier-free guidance needs. An exponential moving
+With a condition (class labels, a text encoding, an embedding: see :mod:`.conditioning`), a
+fraction ``p_uncond`` of the examples gets the null condition instead, so the same network also
+learns the unconditional model that classifier-free guidance needs. An exponential moving
 average (EMA) of the weights gives noticeably cleaner samples than the last weights.
 """
 
 from __future__ import annotations
 
-import copy
-
 import torch
 import torch.nn.functional as F
 
+from ..optim import EMA, clipped_step, warmup_cosine
+from .conditioning import as_condition, drop_condition
 from .process import q_sample, v_from_x0_eps
 from .schedules import NoiseSchedule
 
@@ -28,15 +29,19 @@ def diffusion_loss(
     p_uncond: float = 0.0,
     prediction: str = "eps",
 ) -> torch.Tensor:
-    """Mean-squared error of the prediction on one batch x0 (b …); labels ``y`` (b,) optional."""
+    """Mean-squared error of the prediction on one batch x0 (b …).
+
+    ``y`` is the condition: labels (b,) or a dict such as ``{"context": (b s d)}``; ``null_label``
+    the null condition (an int label or a dict with the same keys), used for a ``p_uncond`` fraction.
+    """
     b, dev = x0.shape[0], x0.device
     t = torch.randint(0, schedule.T, (b,), generator=generator).to(dev)
     noise = torch.randn(x0.shape, generator=generator).to(dev)
     xt = q_sample(x0, t, schedule, noise)
-    kwargs = {}
-    if y is not None:
+    kwargs = as_condition(y)
+    if kwargs:
         drop = torch.rand(b, generator=generator).to(dev) < p_uncond
-        kwargs["y"] = torch.where(drop, torch.full_like(y, null_label), y)
+        kwargs = drop_condition(kwargs, null_label, drop)
     target = {"eps": noise, "x0": x0, "v": None}.get(prediction)
     if prediction == "v":
         target = v_from_x0_eps(x0, noise, t, schedule)
@@ -45,20 +50,13 @@ def diffusion_loss(
     return F.mse_loss(net(xt, t, **kwargs), target)
 
 
-class EMA:
-    """Exponential moving average of a network's weights: ``ema.update(net)`` after each step; ``ema.model``."""
-
-    def __init__(self, net: torch.nn.Module, decay: float = 0.999):
-        self.decay = decay
-        self.model = copy.deepcopy(net).eval().requires_grad_(False)
-
-    @torch.no_grad()
-    def update(self, net: torch.nn.Module) -> None:
-        for e, p in zip(self.model.state_dict().values(), net.state_dict().values(), strict=True):
-            if e.is_floating_point():
-                e.lerp_(p, 1 - self.decay)
-            else:
-                e.copy_(p)
+def _batch_of(labels, idx: torch.Tensor, device):
+    """The condition of the examples ``idx``: labels (n,) → (b,), or each tensor of a condition dict."""
+    if labels is None:
+        return None
+    if isinstance(labels, dict):
+        return {k: v[idx].to(device) for k, v in labels.items()}
+    return labels[idx].to(device)
 
 
 def train_diffusion(
@@ -80,6 +78,9 @@ def train_diffusion(
 ):
     """Train ``net`` on ``data`` (n …) for ``steps`` steps of Adam with a short warm-up and cosine decay.
 
+    ``labels`` is the condition of every example: labels (n,) or a dict of (n …) tensors such as
+    ``{"context": (n s d)}``; ``null_label`` its null condition (see :mod:`.conditioning`).
+
     Returns ``(losses, ema)`` where ``ema`` is an :class:`EMA` (or ``None``). ``callback(step, net, ema)``
     runs after every step (for snapshots).
     """
@@ -89,18 +90,14 @@ def train_diffusion(
     ema = EMA(net, ema_decay) if ema_decay else None
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     warm = max(1, steps // 20)
-    lr_at = lambda s: min(1.0, (s + 1) / warm) * 0.5 * (1 + torch.cos(torch.tensor(s / steps * 3.14159)).item())  # noqa: E731
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_at)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, steps, warm))
     losses = []
     it = range(steps)
     for step in progress(it) if progress else it:
         idx = torch.randint(0, len(data), (batch_size,), generator=gen)
-        y = labels[idx].to(device) if labels is not None else None
+        y = _batch_of(labels, idx, device)
         loss = diffusion_loss(net, data[idx].to(device), schedule, gen, y, null_label, p_uncond, prediction)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
-        opt.step()
+        clipped_step(opt, loss, max_norm=1.0)
         sched.step()
         if ema:
             ema.update(net)
