@@ -64,3 +64,140 @@ def test_bad_input_is_clear():
         m(torch.zeros(1, 33, dtype=torch.long))
     with pytest.raises(ValueError, match="divisible"):
         GPTConfig(vocab_size=5, n_embd=10, n_head=3)
+
+
+# ---------------------------------------------------------------- one attention for chapter 1 and the GPT
+
+
+def _old_causal_attention(attn, x, cache=None, layer=0):
+    """The GPT's attention forward as it was before it became chapter 1's MultiHeadAttention(causal=True),
+    frozen here so the refactor is checked against it (fused path; eval mode)."""
+    import torch.nn.functional as F
+    from einops import rearrange
+
+    b, t, _ = x.shape
+    split = lambda y: rearrange(y, "b t (h d) -> b h t d", h=attn.n_heads)  # noqa: E731
+    q, k, v = split(attn.q_proj(x)), split(attn.k_proj(x)), split(attn.v_proj(x))
+    if cache is not None:
+        if cache.keys[layer] is not None:
+            k = torch.cat([cache.keys[layer], k], dim=2)
+            v = torch.cat([cache.values[layer], v], dim=2)
+        cache.keys[layer], cache.values[layer] = k, v
+    t_k = k.shape[2]
+    mask = None if t == 1 else torch.ones(t, t_k, dtype=torch.bool).tril(diagonal=t_k - t)
+    if t == t_k and t > 1:
+        out = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+    else:
+        out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask)
+    return attn.out_proj(rearrange(out, "b h t d -> b t (h d)"))
+
+
+def _old_logits(model, idx, cache=None):
+    start = cache.length if cache is not None else 0
+    pos = torch.arange(start, start + idx.shape[1])
+    x = model.wte(idx) + model.wpe(pos)
+    for i, block in enumerate(model.blocks):
+        x = x + _old_causal_attention(block.attn, block.ln1(x), cache, i)
+        x = x + block.mlp(block.ln2(x))
+    return model.lm_head(model.ln_f(x))
+
+
+# logits of the shipped gpt_char_small on PROMPT, computed before the attention moved into nn/attention.py
+PROMPT = "def forward(self, x):\n    return x + 1\nThe quick brown fox"
+REF_LAST = [2.0898776054382324, 6.6958136558532715, -1.9912129640579224, -0.47940346598625183, -3.015601396560669]
+REF_POS10 = [3.7192633152008057, 2.2222094535827637, 5.033155918121338, -0.9808294773101807, -2.746797800064087]
+REF_SUM = -9459.5712890625
+
+
+def test_shipped_gpt_gives_the_logits_it_gave_before_the_refactor():
+    from genai_course.checkpoint_io import read_torch
+    from genai_course.gpt.model import KVCache as Cache
+    from genai_course.gpt.pretrained import CHECKPOINT, load_pretrained
+
+    torch.set_num_threads(1)
+    model, tok, _ = load_pretrained()
+    stored = read_torch(CHECKPOINT, remake="")["model"]
+    assert set(model.state_dict()) == set(stored) | {"lm_head.weight"}  # identical keys
+    x = torch.tensor([tok.encode(PROMPT)])
+    with torch.no_grad():
+        logits = model(x)[0]
+        old = _old_logits(model, x)
+        assert torch.allclose(logits, old, atol=1e-5)
+        assert torch.allclose(logits[0, -1, :5], torch.tensor(REF_LAST), atol=1e-5)
+        assert torch.allclose(logits[0, 10, 12:17], torch.tensor(REF_POS10), atol=1e-5)
+        assert logits.sum().item() == pytest.approx(REF_SUM, rel=1e-6)
+        new_cache, old_cache = Cache(4), Cache(4)
+        new = [model(x[:, :20], cache=new_cache)[0]] + [
+            model(x[:, i : i + 1], cache=new_cache)[0] for i in range(20, 30)
+        ]
+        ref = [_old_logits(model, x[:, :20], old_cache)] + [
+            _old_logits(model, x[:, i : i + 1], old_cache) for i in range(20, 30)
+        ]
+    assert torch.allclose(torch.cat(new, 1), torch.cat(ref, 1), atol=1e-5)
+
+
+def test_rlhf_checkpoints_load_into_the_gpt():
+    from genai_course.rlhf.pretrained import load_dpo, load_sft
+
+    sft, tok, _ = load_sft()
+    dpo, _ = load_dpo()
+    x = torch.tensor([tok.encode(PROMPT)])
+    with torch.no_grad():
+        for m in (sft, dpo):
+            assert torch.allclose(m(x)[0], _old_logits(m, x), atol=1e-5)
+
+
+def test_gpt_attention_keeps_rotary_and_recorded_weights():
+    m = tiny(fused=True)
+    attn = m.blocks[0].attn
+    attn.rotary = True  # a chapter 1 feature the GPT's old forward silently dropped
+    x = torch.randn(2, 9, 16)
+    ref = MultiHeadAttention(16, 2, rotary=True)
+    ref.load_state_dict(attn.state_dict())
+    with torch.no_grad():
+        assert torch.allclose(attn(x), ref(x, mask=causal_mask(9)), atol=1e-5)
+        # and with a cache, the rotated keys are cached: stepwise equals all at once
+        cache = KVCache(1)
+        steps = torch.cat([attn(x[:, :4], cache=cache)] + [attn(x[:, i : i + 1], cache=cache) for i in range(4, 9)], 1)
+        assert torch.allclose(steps, attn(x), atol=1e-5)
+        attn.record_weights = True
+        out = attn(x)
+    w = attn.last_weights
+    assert w.shape == (2, 2, 9, 9)
+    assert torch.allclose(w.sum(-1), torch.ones(2, 2, 9), atol=1e-5)
+    assert (w.triu(diagonal=1) == 0).all()  # causal: no weight on the future
+    assert torch.allclose(out, ref(x, mask=causal_mask(9)), atol=1e-5)
+
+
+@pytest.mark.parametrize("record", [False, True])
+def test_attention_with_dropout_is_computed_once(monkeypatch, record):
+    """Training with dropout: the fused kernel's dropout_p, or one einsum pass with dropout on the
+    weights; never the attention computed and then recomputed."""
+    import torch.nn.functional as F
+
+    attn = MultiHeadAttention(16, 2, dropout=0.5, fused=True, causal=True).train()
+    attn.record_weights = record
+    calls = {"einsum": 0, "sdpa": 0}
+    einsum, sdpa = torch.einsum, F.scaled_dot_product_attention
+
+    def count_einsum(*a, **k):
+        calls["einsum"] += 1
+        return einsum(*a, **k)
+
+    def count_sdpa(*a, **k):
+        calls["sdpa"] += 1
+        return sdpa(*a, **k)
+
+    monkeypatch.setattr(torch, "einsum", count_einsum)
+    monkeypatch.setattr(F, "scaled_dot_product_attention", count_sdpa)
+    out = attn(torch.randn(2, 7, 16))
+    assert out.shape == (2, 7, 16)
+    assert calls == ({"einsum": 2, "sdpa": 0} if record else {"einsum": 0, "sdpa": 1})
+    if record:
+        assert (attn.last_weights.triu(diagonal=1) == 0).all()
+
+
+def test_cache_rejects_cross_attention():
+    attn = MultiHeadAttention(16, 2, causal=True)
+    with pytest.raises(ValueError, match="cache"):
+        attn(torch.randn(1, 3, 16), context=torch.randn(1, 4, 16), cache=KVCache(1))

@@ -1,8 +1,9 @@
 """A GPT in the spirit of nanoGPT's ``model.py``: token + position embeddings, pre-norm causal
 blocks, a final LayerNorm and an output head tied to the token embedding.
 
-The attention is chapter 1's :class:`~genai_course.nn.attention.MultiHeadAttention` (same
-weights, same math) extended with a **KV cache**: during generation each new token's keys and
+The attention is chapter 1's :class:`~genai_course.nn.attention.MultiHeadAttention` itself
+(same weights, same math), made causal and given a **KV cache**
+(:class:`~genai_course.nn.attention.KVCache`): during generation each new token's keys and
 values are appended to those of the tokens before it, so a step costs one token's work instead
 of recomputing the whole prefix.
 """
@@ -17,7 +18,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from ..nn.attention import MultiHeadAttention, scaled_dot_product_attention
+from ..nn.attention import KVCache, MultiHeadAttention
 from ..nn.transformer import FeedForward
 
 
@@ -72,45 +73,15 @@ class GPTConfig:
         return cls(**d)
 
 
-class KVCache:
-    """Per-layer keys and values of the tokens processed so far: each (b h t d)."""
-
-    def __init__(self, n_layer: int):
-        self.keys: list[torch.Tensor | None] = [None] * n_layer
-        self.values: list[torch.Tensor | None] = [None] * n_layer
-
-    @property
-    def length(self) -> int:
-        return 0 if self.keys[0] is None else self.keys[0].shape[2]
+__all__ = ["GPT", "GPTConfig", "KVCache", "CausalSelfAttention", "Block"]
 
 
 class CausalSelfAttention(MultiHeadAttention):
-    """Chapter 1's multi-head attention, restricted to causal self-attention, with a KV cache."""
+    """Chapter 1's multi-head attention with ``causal=True``: every feature of it (KV cache,
+    RoPE, recorded weights, fused kernel) works unchanged. Call as ``attn(x, cache=c, layer=i)``."""
 
-    def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
-        b, t, _ = x.shape
-        split = lambda y: rearrange(y, "b t (h d) -> b h t d", h=self.n_heads)  # noqa: E731
-        q, k, v = split(self.q_proj(x)), split(self.k_proj(x)), split(self.v_proj(x))
-        if cache is not None:
-            if cache.keys[layer] is not None:
-                k = torch.cat([cache.keys[layer], k], dim=2)
-                v = torch.cat([cache.values[layer], v], dim=2)
-            cache.keys[layer], cache.values[layer] = k, v
-        t_k = k.shape[2]
-        # query i sits at absolute position t_k - t + i and may see keys 0 … t_k - t + i;
-        # a single new query (cached generation) sees every key, so it needs no mask at all
-        mask = None if t == 1 else torch.ones(t, t_k, dtype=torch.bool, device=x.device).tril(diagonal=t_k - t)
-        p = self.dropout if self.training else 0.0
-        if self.fused:
-            if t == t_k and t > 1:
-                out = F.scaled_dot_product_attention(q, k, v, dropout_p=p, is_causal=True)
-            else:
-                out = F.scaled_dot_product_attention(q, k, v, attn_mask=mask, dropout_p=p)
-        else:
-            out, weights = scaled_dot_product_attention(q, k, v, mask, return_weights=True)
-            if p:
-                out = torch.einsum("bhqk,bhke->bhqe", F.dropout(weights, p), v)
-        return self.out_proj(rearrange(out, "b h t d -> b t (h d)"))
+    def __init__(self, d_model: int, n_heads: int, **kw):
+        super().__init__(d_model, n_heads, causal=True, **kw)
 
 
 class Block(nn.Module):
@@ -124,7 +95,7 @@ class Block(nn.Module):
         self.mlp = FeedForward(c.n_embd, 4 * c.n_embd, c.dropout)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
-        x = x + self.attn(self.ln1(x), cache, layer)
+        x = x + self.attn(self.ln1(x), cache=cache, layer=layer)
         return x + self.mlp(self.ln2(x))
 
 
