@@ -144,3 +144,73 @@ def test_exercise_checkers_accept_reference_and_reject_bugs():
     fb = check_top_p(top_p_off_by_one)
     assert not fb.passed and "nucleus" in fb.message
     assert "Not attempted" in check_top_p(lambda logits, p: (_ for _ in ()).throw(NotImplementedError())).message
+
+
+# ---------------------------------------------------------------- logits hook
+
+
+def _tiny_gpt(vocab=23):
+    torch.manual_seed(0)
+    return GPT(GPTConfig(vocab_size=vocab, block_size=16, n_layer=1, n_head=2, n_embd=16))
+
+
+@pytest.mark.parametrize("temperature", [0.0, 1.0, 2.0])
+def test_logits_hook_masking_a_range_yields_only_that_range(temperature):
+    from genai_course.gpt.sampling import only_tokens
+
+    m = _tiny_gpt()
+    prompt = torch.zeros(3, 2, dtype=torch.long)
+    out = generate(
+        m,
+        prompt,
+        30,
+        temperature=temperature,
+        logits_hook=only_tokens(5, 9),
+        generator=torch.Generator().manual_seed(0),
+    )
+    new = out[:, 2:]
+    assert new.shape == (3, 30)  # past block_size too: the hook applies on the recomputing path as well
+    assert ((new >= 5) & (new < 9)).all()
+
+
+def test_logits_hook_composes_with_top_k_and_sees_the_sequence():
+    """The hook runs before top-k: top-k then chooses among the hook's survivors only."""
+    m = _tiny_gpt()
+    seen = []
+
+    def hook(logits, idx):
+        seen.append(idx.shape[1])
+        keep = torch.zeros_like(logits, dtype=torch.bool)
+        keep[:, [1, 3, 7, 11]] = True
+        return logits.masked_fill(~keep, float("-inf"))
+
+    with torch.no_grad():
+        base = m(torch.zeros(1, 1, dtype=torch.long))[0][0, -1]
+    top2 = set(base[[1, 3, 7, 11]].topk(2).indices.tolist())
+    top2 = {[1, 3, 7, 11][i] for i in top2}
+    out = generate(
+        m, torch.zeros(1, 1, dtype=torch.long), 1, top_k=2, logits_hook=hook, generator=torch.Generator().manual_seed(1)
+    )
+    assert out[0, 1].item() in top2
+    out = generate(
+        m, torch.zeros(4, 1, dtype=torch.long), 5, top_k=2, logits_hook=hook, generator=torch.Generator().manual_seed(1)
+    )
+    assert set(out[:, 1:].flatten().tolist()) <= {1, 3, 7, 11}
+    assert seen[-5:] == [1, 2, 3, 4, 5]  # the hook is given the sequence so far
+
+
+def test_logits_hook_can_stop_at_a_boundary():
+    """A Codex-like hook: after token 4 (say, the end of a function) only token 0 may follow."""
+    m = _tiny_gpt()
+
+    def hook(logits, idx):
+        after_end = idx[:, -1] == 4
+        logits = logits.clone()
+        logits[after_end] = float("-inf")
+        logits[after_end, 0] = 0.0
+        return logits
+
+    out = generate(m, torch.tensor([[4], [2]]), 3, logits_hook=hook, generator=torch.Generator().manual_seed(0))
+    assert out[0, 1].item() == 0
+    with pytest.raises(ValueError, match="logits_hook"):
+        generate(m, torch.zeros(1, 1, dtype=torch.long), 1, logits_hook=lambda logits, idx: logits[:, :3])

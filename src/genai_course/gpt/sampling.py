@@ -94,8 +94,15 @@ def generate(
     top_p: float | None = None,
     use_cache: bool = True,
     generator: torch.Generator | None = None,
+    logits_hook: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
     """Extend ``idx`` (b t) by ``max_new_tokens`` tokens → (b t+n).
+
+    ``logits_hook(logits (b v), idx (b t)) -> logits (b v)``, when given, reshapes each step's
+    next-token logits before temperature, top-k and top-p (and before greedy's argmax): set a
+    logit to -inf and that token can never be drawn. An image model samples only image tokens
+    by masking the text range; a code model can forbid or force tokens at a function boundary
+    from what ``idx`` holds so far.
 
     With ``use_cache`` each step feeds only the newest token and reuses the keys and values
     of the earlier ones. Once the sequence outgrows the context window both paths recompute
@@ -114,9 +121,30 @@ def generate(
             context = idx[:, -block:]
             cache = KVCache(model.config.n_layer) if use_cache and context.shape[1] < block else None
             logits, _ = model(context, cache=cache)
-        idx = torch.cat([idx, sample_next(logits[:, -1], temperature, top_k, top_p, generator)], dim=1)
+        logits = logits[:, -1]  # (b v): the next token's
+        if logits_hook is not None:
+            logits = logits_hook(logits, idx)
+            if logits.shape != (idx.shape[0], model.config.vocab_size):
+                raise ValueError(
+                    f"logits_hook must return logits of shape (b v) = {(idx.shape[0], model.config.vocab_size)}, "
+                    f"got {tuple(logits.shape)}"
+                )
+        idx = torch.cat([idx, sample_next(logits, temperature, top_k, top_p, generator)], dim=1)
     model.train(was_training)
     return idx
+
+
+def only_tokens(lo: int, hi: int) -> Callable[[torch.Tensor, torch.Tensor], torch.Tensor]:
+    """A ``logits_hook`` for :func:`generate` that allows only token ids in [lo, hi), e.g. the
+    image codes of a model whose vocabulary holds text tokens and image tokens (DALL·E)."""
+    if not 0 <= lo < hi:
+        raise ValueError(f"need 0 ≤ lo < hi, got lo={lo}, hi={hi}")
+
+    def hook(logits: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:  # (b v), (b t) → (b v)
+        ids = torch.arange(logits.shape[-1], device=logits.device)
+        return logits.masked_fill((ids < lo) | (ids >= hi), float("-inf"))
+
+    return hook
 
 
 def sequence_logprob(model: GPT, idx: torch.Tensor, start: int) -> torch.Tensor:
