@@ -3,9 +3,10 @@
 import pytest
 import torch
 
+from genai_course.data.vqa import ANSWERS, MAX_WORDS, PAD_ID, WORDS, encode_question, make_vqa_data
 from genai_course.exercises.transformers import check_patchify
 from genai_course.nn.vit import PatchEmbedding, ViT, ViTConfig, patchify
-from genai_course.nn.vqa import ANSWERS, VQAConfig, VQAModel, encode_question, make_vqa_data
+from genai_course.nn.vqa import VQAConfig, VQAModel
 
 
 def test_patchify_matches_unfold_and_checker():
@@ -70,6 +71,12 @@ def test_vqa_data_and_model_shapes():
     assert torch.equal(again[0], images) and again[3] == texts
     model = VQAModel(VQAConfig(d_model=32, n_heads=4, n_layers=1))
     assert model(images, questions).shape == (10, len(ANSWERS))
+
+
+def test_vqa_config_defaults_fit_the_data():
+    # nn/ does not import data/, so the model's default sizes repeat the task's: keep them equal
+    c = VQAConfig()
+    assert (c.vocab_size, c.n_answers, c.max_words, c.pad_id) == (len(WORDS), len(ANSWERS), MAX_WORDS, PAD_ID)
 
 
 def test_vqa_padding_words_do_not_matter():

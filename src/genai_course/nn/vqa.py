@@ -1,6 +1,6 @@
 """A toy visual question answering model: image patches and question words in one Transformer.
 
-Questions about scenes of coloured shapes (:mod:`genai_course.data.shapes`):
+Questions about scenes of coloured shapes (:mod:`genai_course.data.vqa` makes them):
 ``"what colour is the circle ?"`` → ``"red"`` and ``"what shape is red ?"`` → ``"circle"``.
 The model concatenates ``[CLS]``, the question's word tokens and the image's patch tokens
 (each with its own learned position and a type embedding) and runs encoder blocks over the
@@ -13,53 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from einops import repeat
 from torch import nn
 
-from ..data.shapes import COLOURS, SHAPES, random_scene
 from .transformer import EncoderBlock
 from .vit import PatchEmbedding
-
-WORDS = ["<pad>", "what", "colour", "shape", "is", "the", "?"] + list(COLOURS) + list(SHAPES)
-WORD_ID = {w: i for i, w in enumerate(WORDS)}
-ANSWERS = list(COLOURS) + list(SHAPES)
-ANSWER_ID = {a: i for i, a in enumerate(ANSWERS)}
-MAX_WORDS = 6
-
-
-def encode_question(question: str) -> list[int]:
-    words = question.split()
-    unknown = [w for w in words if w not in WORD_ID]
-    if unknown or len(words) > MAX_WORDS:
-        raise ValueError(f"question must use at most {MAX_WORDS} words from {WORDS[1:]}, got {question!r}")
-    return [WORD_ID[w] for w in words] + [0] * (MAX_WORDS - len(words))
-
-
-def questions_for(objects, rng: np.random.RandomState) -> list[tuple[str, str]]:
-    """One colour question and one shape question about a random object of the scene."""
-    a, b = (objects[i] for i in rng.randint(len(objects), size=2))
-    return [(f"what colour is the {a.shape} ?", a.colour), (f"what shape is {b.colour} ?", b.shape)]
-
-
-def make_vqa_data(
-    n_scenes: int, seed: int = 0, size: int = 24, n_objects=(2, 3), r_range=(0.1, 0.15), grid: int | None = 3
-):
-    """Images (b 3 h w), question ids (b MAX_WORDS), answer ids (b,), and the question strings.
-
-    Every scene has distinct shapes and distinct colours, so each question has one answer.
-    """
-    rng = np.random.RandomState(seed)
-    images, questions, answers, texts = [], [], [], []
-    for _ in range(n_scenes):
-        scene = random_scene(rng, size, n_objects=n_objects, r_range=r_range, grid=grid)
-        for q, a in questions_for(scene.objects, rng):
-            images.append(scene.image)
-            questions.append(encode_question(q))
-            answers.append(ANSWER_ID[a])
-            texts.append(q)
-    return torch.stack(images), torch.tensor(questions), torch.tensor(answers), texts
 
 
 @dataclass
@@ -69,6 +28,12 @@ class VQAConfig:
     d_model: int = 64
     n_heads: int = 4
     n_layers: int = 2
+    # the task's sizes: len(WORDS), len(ANSWERS), MAX_WORDS and PAD_ID of data.vqa (a model
+    # knows sizes, not words; tests/test_vit.py checks that these defaults match the data)
+    vocab_size: int = 15
+    n_answers: int = 8
+    max_words: int = 6
+    pad_id: int = 0
 
 
 class VQAModel(nn.Module):
@@ -78,13 +43,13 @@ class VQAModel(nn.Module):
         super().__init__()
         c = self.config = config
         self.patches = PatchEmbedding(c.image_size, c.patch_size, 3, c.d_model)
-        self.words = nn.Embedding(len(WORDS), c.d_model)
-        self.word_positions = nn.Parameter(torch.randn(MAX_WORDS, c.d_model) * 0.02)
+        self.words = nn.Embedding(c.vocab_size, c.d_model)
+        self.word_positions = nn.Parameter(torch.randn(c.max_words, c.d_model) * 0.02)
         self.types = nn.Parameter(torch.randn(2, c.d_model) * 0.02)  # 0: text, 1: image
         self.cls = nn.Parameter(torch.zeros(1, 1, c.d_model))
         self.blocks = nn.ModuleList(EncoderBlock(c.d_model, c.n_heads) for _ in range(c.n_layers))
         self.ln = nn.LayerNorm(c.d_model)
-        self.head = nn.Linear(c.d_model, len(ANSWERS))
+        self.head = nn.Linear(c.d_model, c.n_answers)
 
     def forward(self, images: torch.Tensor, questions: torch.Tensor) -> torch.Tensor:
         if not isinstance(questions, torch.Tensor) or questions.dim() != 2 or questions.dtype != torch.long:
@@ -99,7 +64,7 @@ class VQAModel(nn.Module):
         mask = torch.cat(
             [
                 torch.ones_like(questions[:, :1], dtype=torch.bool),
-                questions != 0,
+                questions != self.config.pad_id,
                 torch.ones(images.shape[0], image.shape[1], dtype=torch.bool, device=images.device),
             ],
             1,
