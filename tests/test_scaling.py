@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from genai_course.exercises.transformers_extra import check_power_law_fit
+from genai_course.exercises.transformers import check_power_law_fit
 from genai_course.scaling import CharData, fit_power_law, sweep
 
 
@@ -53,7 +53,7 @@ def test_fit_bad_input(n, loss, match):
 def test_tiny_sweep_runs_and_is_deterministic():
     text = "the quick brown fox jumps over the lazy dog. " * 60
     data = CharData(text)
-    kwargs = dict(steps=3, n_layers=1, n_heads=2, context=16, batch_size=4, eval_batches=2)
+    kwargs = dict(steps=3, n_layers=1, n_heads=2, context=16, batch_size=4)
     rows = sweep([8, 16], data, **kwargs)
     assert [r["d_model"] for r in rows] == [8, 16]
     assert rows[0]["params"] < rows[1]["params"]
@@ -90,3 +90,23 @@ def test_power_law_checker_accepts_reference_and_rejects_sign_error():
     assert check_power_law_fit(good).passed
     feedback = check_power_law_fit(wrong_sign)
     assert not feedback.passed and "sign" in feedback.message
+
+
+def test_sweep_models_are_the_gpt_and_n_excludes_the_embeddings():
+    from genai_course.gpt.model import GPT
+    from genai_course.scaling import make_model, non_embedding_params
+
+    m = make_model(16, 103, n_layers=2, context=64)
+    assert isinstance(m, GPT)
+    # Kaplan et al.'s N: everything but the token and position tables (the tied head counted once)
+    assert non_embedding_params(m) == sum(p.numel() for p in m.parameters()) - 103 * 16 - 64 * 16 == 6_592
+
+
+def test_char_data_is_the_gpt_char_split():
+    from genai_course.gpt.tokenizers import build_tokenizer
+    from genai_course.gpt.train import prepare_data
+
+    text = "the quick brown fox jumps over the lazy dog. " * 60
+    data = CharData(text)
+    train_ids, val_ids, cpt = prepare_data(text, build_tokenizer("char", text))
+    assert torch.equal(data.train, train_ids) and torch.equal(data.val, val_ids) and cpt == (1.0, 1.0)

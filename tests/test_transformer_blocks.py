@@ -5,9 +5,7 @@ import torch
 
 from genai_course.nn.transformer import (
     DecoderBlock,
-    DecoderOnlyLM,
     EncoderBlock,
-    LMConfig,
     Seq2SeqConfig,
     Seq2SeqTransformer,
 )
@@ -54,18 +52,6 @@ def test_decoder_block_is_causal_in_its_own_tokens():
         assert torch.equal(block(y, memory)[0, :4], block(y2, memory)[0, :4])
 
 
-def test_decoder_only_lm_is_causal_and_shaped():
-    lm = DecoderOnlyLM(LMConfig(vocab_size=11, d_model=16, n_heads=2, n_layers=2, max_len=8)).eval()
-    idx = torch.randint(0, 11, (2, 8))
-    idx2 = idx.clone()
-    idx2[:, -1] = (idx[:, -1] + 1) % 11
-    with torch.no_grad():
-        a, b = lm(idx), lm(idx2)
-    assert a.shape == (2, 8, 11)
-    assert torch.equal(a[:, :-1], b[:, :-1])
-    assert 0 < lm.non_embedding_parameters() < sum(p.numel() for p in lm.parameters())
-
-
 def test_seq2seq_shapes_padding_and_cross_attention_record():
     model = Seq2SeqTransformer(Seq2SeqConfig(vocab_size=13, d_model=16, n_heads=2, n_layers=1, max_len=10)).eval()
     src = torch.tensor([[3, 4, 5, 0, 0], [6, 7, 8, 9, 10]])
@@ -109,9 +95,6 @@ def test_bad_token_input_gives_clear_error(bad, match):
         model(bad, good)
     with pytest.raises(ValueError, match=match):
         model(good, bad)
-    lm = DecoderOnlyLM(LMConfig(vocab_size=13, max_len=32))
-    with pytest.raises(ValueError, match=match):
-        lm(bad)
 
 
 def test_bad_width_gives_clear_error():

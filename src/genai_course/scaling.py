@@ -8,9 +8,9 @@ of non-embedding parameters :math:`N` when data and compute are not the bottlene
     L(N) \approx a \, N^{-\alpha} \quad\Longleftrightarrow\quad \log L = \log a - \alpha \log N ,
 
 a straight line in log-log space. :func:`fit_power_law` fits that line by least squares;
-:func:`sweep` trains character-level :class:`~genai_course.nn.transformer.DecoderOnlyLM`
-models of several widths for the same number of steps and tokens, and reports their
-validation loss.
+:func:`sweep` trains character-level :class:`~genai_course.gpt.model.GPT` models of several
+widths for the same number of steps and tokens with chapter 2's trainer
+(:func:`genai_course.gpt.train.train`), and reports their validation loss.
 """
 
 from __future__ import annotations
@@ -19,9 +19,11 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-from .nn.transformer import DecoderOnlyLM, LMConfig
+from .gpt.model import GPT, GPTConfig
+from .gpt.tokenizers import CharTokenizer
+from .gpt.train import TrainConfig, get_batch, prepare_data, train
+from .gpt.train import evaluate as evaluate_tokens
 from .utils import progress
 
 
@@ -55,7 +57,8 @@ def fit_power_law(n, loss) -> PowerLawFit:
 
 
 class CharData:
-    """A text as character ids, split 90/10 into train and validation; random (b t) windows."""
+    """A text as character ids (the GPT's character tokenizer), split 90/10 into train and
+    validation as :func:`genai_course.gpt.train.prepare_data` splits it; random (b t) windows."""
 
     def __init__(self, text: str, val_fraction: float = 0.1):
         if not isinstance(text, str) or len(text) < 1000:
@@ -63,23 +66,17 @@ class CharData:
                 f"text must be a str of at least 1000 characters, got {type(text).__name__} "
                 f"of length {len(text) if isinstance(text, str) else 'n/a'}"
             )
-        self.chars = sorted(set(text))
-        lookup = {c: i for i, c in enumerate(self.chars)}
-        ids = torch.tensor([lookup[c] for c in text], dtype=torch.long)
-        split = int(len(ids) * (1 - val_fraction))
-        self.train, self.val = ids[:split], ids[split:]
+        self.tokenizer = CharTokenizer.train(text)  # the alphabet of the whole text, as nanoGPT
+        self.chars = self.tokenizer.chars
+        self.train, self.val, _ = prepare_data(text, self.tokenizer, val_fraction)
 
     @property
     def vocab_size(self) -> int:
-        return len(self.chars)
+        return self.tokenizer.vocab_size
 
     def batch(self, split: str, batch_size: int, context: int, generator: torch.Generator):
         """Inputs (b t) and next-character targets (b t)."""
-        data = self.train if split == "train" else self.val
-        start = torch.randint(len(data) - context - 1, (batch_size,), generator=generator)
-        x = torch.stack([data[s : s + context] for s in start.tolist()])
-        y = torch.stack([data[s + 1 : s + context + 1] for s in start.tolist()])
-        return x, y
+        return get_batch(self.train if split == "train" else self.val, batch_size, context, generator)
 
 
 def load_course_chars() -> CharData:
@@ -89,39 +86,48 @@ def load_course_chars() -> CharData:
     return CharData(load_course_text())
 
 
-@torch.no_grad()
-def evaluate(
-    model, data: CharData, batch_size: int, context: int, batches: int, seed: int = 1234, device=None
-) -> float:
-    """Mean validation cross-entropy (nats per character) over a fixed set of windows."""
-    model.eval()
-    g = torch.Generator("cpu").manual_seed(seed)
-    losses = []
-    for _ in range(batches):
-        x, y = data.batch("val", batch_size, context, g)
-        logits = model(x.to(device))
-        losses.append(F.cross_entropy(logits.flatten(0, 1), y.to(device).flatten()).item())
-    return float(np.mean(losses))
+def make_model(d_model: int, vocab_size: int, n_layers: int = 2, n_heads: int = 4, context: int = 64) -> GPT:
+    """The sweep's model: chapter 2's GPT (learned positions, pre-norm blocks, tied head), one width."""
+    return GPT(GPTConfig(vocab_size, block_size=context, n_layer=n_layers, n_head=n_heads, n_embd=d_model))
+
+
+def non_embedding_params(model: GPT) -> int:
+    """Parameters outside the token and position tables: the N of Kaplan et al.'s scaling laws."""
+    return model.num_params(non_embedding=True) - model.wte.weight.numel()
+
+
+def evaluate(model: GPT, data: CharData, device=None) -> float:
+    """Validation cross-entropy (nats per character) over the *whole* validation split."""
+    return evaluate_tokens(model, data.val, device=device or "cpu")  # one character per token
 
 
 def train_lm(
-    config: LMConfig, data: CharData, steps: int, batch_size: int = 32, lr: float = 3e-3, seed: int = 0, device=None
-):
-    """Train one model for ``steps`` steps of ``batch_size`` windows; the same data order for every size."""
+    d_model: int,
+    data: CharData,
+    steps: int,
+    n_layers: int = 2,
+    n_heads: int = 4,
+    context: int = 64,
+    batch_size: int = 32,
+    lr: float = 3e-3,
+    seed: int = 0,
+    device=None,
+) -> GPT:
+    """Train one GPT for ``steps`` steps of ``batch_size`` windows with chapter 2's trainer (AdamW,
+    warm-up over the first 10 %, cosine decay to lr/10); the same data order for every size."""
     torch.manual_seed(seed)
-    model = DecoderOnlyLM(config).to(device)
-    opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
-    schedule = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=steps, pct_start=0.1)
-    g = torch.Generator("cpu").manual_seed(seed)  # same batches for every model: only the size differs
-    model.train()
-    for _ in range(steps):
-        x, y = data.batch("train", batch_size, config.max_len, g)
-        loss = F.cross_entropy(model(x.to(device)).flatten(0, 1), y.to(device).flatten())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        schedule.step()
-    return model
+    model = make_model(d_model, data.vocab_size, n_layers, n_heads, context)
+    cfg = TrainConfig(
+        batch_size=batch_size,
+        max_iters=steps,
+        lr=lr,
+        min_lr=lr / 10,
+        warmup_iters=max(1, steps // 10),
+        eval_interval=0,  # one evaluation at the end, on the whole validation split
+        seed=seed,  # the same batches for every model: only the size differs
+    )
+    train(model, data.train, data.val, cfg, device=device or "cpu", show_progress=False)
+    return model.eval()
 
 
 def sweep(
@@ -133,7 +139,6 @@ def sweep(
     context: int = 64,
     batch_size: int = 32,
     lr: float = 3e-3,
-    eval_batches: int = 20,
     seed: int = 0,
     device=None,
 ) -> list[dict]:
@@ -145,13 +150,6 @@ def sweep(
         raise ValueError(f"every width must be divisible by n_heads={n_heads}, got {bad}")
     rows = []
     for d in progress(list(widths), desc="sweep"):
-        config = LMConfig(vocab_size=data.vocab_size, d_model=d, n_heads=n_heads, n_layers=n_layers, max_len=context)
-        model = train_lm(config, data, steps, batch_size, lr, seed, device)
-        rows.append(
-            {
-                "d_model": d,
-                "params": model.non_embedding_parameters(),
-                "val_loss": evaluate(model, data, batch_size, context, eval_batches, device=device),
-            }
-        )
+        model = train_lm(d, data, steps, n_layers, n_heads, context, batch_size, lr, seed, device)
+        rows.append({"d_model": d, "params": non_embedding_params(model), "val_loss": evaluate(model, data, device)})
     return rows

@@ -5,7 +5,8 @@
 - ``DecoderBlock``: causal self-attention, then cross-attention to an encoder's output
   (the original Transformer, T5, Whisper).
 - ``Seq2SeqTransformer``: a small encoder–decoder built from the two.
-- ``DecoderOnlyLM``: a small GPT-style language model (token + learned positions, causal blocks).
+
+The course's decoder-only language model is chapter 2's :class:`~genai_course.gpt.model.GPT`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from einops import rearrange
 from torch import nn
 
 from .attention import MultiHeadAttention, causal_mask
-from .positional import LearnedPositions, SinusoidalPositions
+from .positional import SinusoidalPositions
 
 
 def _check_token_tensor(x, name: str, vocab_size: int, max_len: int) -> None:
@@ -160,42 +161,3 @@ class Seq2SeqTransformer(nn.Module):
         """Keep each decoder block's cross-attention weights (b h t s) in ``cross_attn.last_weights``."""
         for block in self.decoder:
             block.cross_attn.record_weights = on
-
-
-@dataclass
-class LMConfig:
-    vocab_size: int
-    d_model: int = 64
-    n_heads: int = 4
-    n_layers: int = 2
-    max_len: int = 64
-    dropout: float = 0.0
-
-
-class DecoderOnlyLM(nn.Module):
-    """GPT in miniature: token ids (b t) → next-token logits (b t v), each position sees only its past."""
-
-    def __init__(self, config: LMConfig):
-        super().__init__()
-        c = self.config = config
-        self.embed = nn.Embedding(c.vocab_size, c.d_model)
-        self.positions = LearnedPositions(c.max_len, c.d_model)
-        self.blocks = nn.ModuleList(
-            EncoderBlock(c.d_model, c.n_heads, dropout=c.dropout, causal=True) for _ in range(c.n_layers)
-        )
-        self.ln_f = nn.LayerNorm(c.d_model)
-        self.head = nn.Linear(c.d_model, c.vocab_size, bias=False)
-        self.head.weight = self.embed.weight
-        nn.init.normal_(self.embed.weight, std=0.02)  # as GPT-2: small tied embeddings, logits start near 0
-
-    def forward(self, idx: torch.Tensor) -> torch.Tensor:
-        _check_token_tensor(idx, "idx", self.config.vocab_size, self.config.max_len)
-        x = self.positions(self.embed(idx))
-        for block in self.blocks:
-            x = block(x)
-        return self.head(self.ln_f(x))
-
-    def non_embedding_parameters(self) -> int:
-        """Parameters outside the token/position tables: the N of Kaplan et al.'s scaling laws."""
-        skip = {id(self.embed.weight), id(self.positions.table)}
-        return sum(p.numel() for p in self.parameters() if id(p) not in skip)
