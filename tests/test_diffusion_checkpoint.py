@@ -3,8 +3,8 @@
 import pytest
 import torch
 
+from genai_course.checkpoint_io import checkpoint_path, load_metrics, load_state
 from genai_course.diffusion.train_checkpoints import CHECKPOINT, FORMAT, evaluate, load_digit_diffusion
-from genai_course.metrics._io import checkpoint_path, load_metrics, load_state
 
 
 def test_loads_and_predicts():

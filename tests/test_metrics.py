@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import torch
 
+from genai_course.checkpoint_io import checkpoint_path, load_metrics, load_state
 from genai_course.data.digits import load_digits_tensor
-from genai_course.metrics._io import checkpoint_path, load_metrics, load_state
 from genai_course.metrics.digit_classifier import (
     CHECKPOINT,
     FORMAT,

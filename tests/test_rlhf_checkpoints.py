@@ -51,12 +51,15 @@ def test_policies_reproduce_their_win_rate_against_sft(sft, name):
 
 
 def test_a_damaged_checkpoint_names_the_file_and_the_fix(tmp_path, monkeypatch):
-    monkeypatch.setattr(shipped, "CHECKPOINTS", tmp_path)
-    with pytest.raises(ValueError, match="missing.*--only sft"):
+    import genai_course.checkpoint_io as cio
+
+    monkeypatch.setattr(cio, "SHIPPED_DIR", tmp_path)  # an empty manifest: the damage itself is found
+    (tmp_path / "MANIFEST.json").write_text('{"files": {}}')
+    with pytest.raises(ValueError, match="rlhf_sft.pt does not exist.*`genai-course recipe rlhf_sft`"):
         shipped.load_sft()
     (tmp_path / "rlhf_sft.pt").write_bytes(b"not a checkpoint")
-    with pytest.raises(ValueError, match="truncated or corrupt.*--only sft"):
+    with pytest.raises(ValueError, match="truncated or corrupt.*`genai-course recipe rlhf_sft`"):
         shipped.load_sft()
     torch.save({"format": "something else"}, tmp_path / "rlhf_sft.pt")
-    with pytest.raises(ValueError, match="not a genai-course RLHF 'sft' checkpoint"):
+    with pytest.raises(ValueError, match="not a genai-course RLHF 'sft' checkpoint.*recipe rlhf_sft"):
         shipped.load_sft()

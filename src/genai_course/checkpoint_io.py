@@ -1,4 +1,4 @@
-"""Writing and reading checkpoint files safely: the one place every checkpoint goes through.
+"""The checkpoint store: the one place every checkpoint is written, read and verified.
 
 - :func:`atomic_write` (and :func:`save_torch`, :func:`write_text`): write to a temporary file in
   the same folder, fsync, then ``os.replace`` onto the real name. An interrupted or failed write
@@ -7,13 +7,24 @@
 - :func:`read_torch`: read a checkpoint with ``weights_only=True`` (tensors and plain data only,
   never arbitrary pickled objects). A missing, truncated or corrupt file raises one
   :class:`~genai_course.errors.CheckpointError` naming the file and how to remake it.
+- :func:`save_state` / :func:`load_state` / :func:`build_model`: the common container,
+  ``{"format", "config", "state_dict"}``, with the metrics measured when it was made in a
+  ``.json`` beside it (:func:`load_metrics`). The GAN, diffusion and classifier checkpoints use
+  it; the GPT and RLHF ones store their own dicts through the same :func:`save_torch` and
+  :func:`read_torch`.
 - The checkpoints shipped in ``genai_course/checkpoints`` are listed in its ``MANIFEST.json``
-  with their SHA-256 and the command that makes each. :func:`read_torch` verifies a shipped file
-  against it, so a damaged or altered file is refused instead of loading with changed weights.
-  Files anywhere else (the ones you train) are not in the manifest and load without the check.
-  The commands that make the shipped files re-record their hash (:func:`record_shipped`).
+  with their SHA-256, size, the recipe command that makes each, and their recorded metrics.
+  :func:`read_torch` verifies a shipped file against it, so a damaged or altered file is refused
+  instead of loading with changed weights. Files anywhere else (the ones you train) are not in
+  the manifest and load without the check.
+- The manifest is never edited by hand: every save into the shipped folder re-records its entry
+  (:func:`record_shipped`) and every recipe rewrites it from the files on disk at the end
+  (:func:`write_manifest`). ``genai-course recipe --manifest`` does only the latter, after a
+  shipped file was replaced; ``genai-course recipe --check`` (or ``python -m
+  genai_course.checkpoint_io``) checks every shipped file against it.
 
-``python -m genai_course.checkpoint_io`` checks every shipped file against the manifest.
+Every problem with a checkpoint is a :class:`~genai_course.errors.CheckpointError` whose one-line
+message names the file, says what is wrong, and quotes the command that remakes it.
 """
 
 from __future__ import annotations
@@ -36,10 +47,21 @@ from .errors import CheckpointError, CheckpointMissing, CheckpointWriteError
 SHIPPED_DIR = Path(__file__).resolve().parent / "checkpoints"
 MANIFEST = "MANIFEST.json"
 MANIFEST_ABOUT = (
-    "SHA-256 of every checkpoint shipped in this folder. Loaders refuse a shipped file whose hash "
-    "differs; `command` remakes the file (and re-records its hash here). "
-    "Check them all with `python -m genai_course.checkpoint_io`."
+    "Every file shipped in this folder: its SHA-256 and size, the recipe command that makes it, and "
+    "the metrics recorded when it was made (its .json). Loaders refuse a shipped file whose hash "
+    "differs. Written by the recipes, never by hand: after replacing a file, rewrite this manifest "
+    "with `genai-course recipe --manifest`; check every file with `genai-course recipe --check`."
 )
+
+
+def recipe_command(name: str) -> str:
+    """The command that remakes the shipped file(s) of recipe ``name`` (a recipe is named after its file)."""
+    return f"genai-course recipe {name}"
+
+
+def checkpoint_path(name: str) -> Path:
+    """Where the shipped checkpoint (or table) called ``name`` lives."""
+    return Path(SHIPPED_DIR) / name
 
 
 def _first_line(err: BaseException) -> str:
@@ -123,7 +145,7 @@ def is_shipped_location(path) -> bool:
 
 
 def load_manifest() -> dict:
-    """``{file name: {"sha256", "bytes", "command"}}`` of the shipped checkpoints."""
+    """``{file name: {"sha256", "bytes", "recipe", "command", "metrics"?}}`` of the shipped files."""
     path = Path(SHIPPED_DIR) / MANIFEST
     try:
         files = json.loads(path.read_text())["files"]
@@ -131,10 +153,14 @@ def load_manifest() -> dict:
             raise ValueError("malformed entries")
     except FileNotFoundError:
         raise CheckpointError(
-            f"{path} is missing: the shipped checkpoints cannot be verified; reinstall genai-course"
+            f"{path} is missing: the shipped checkpoints cannot be verified; rewrite it with "
+            f"`genai-course recipe --manifest` or reinstall genai-course"
         ) from None
     except (ValueError, KeyError, TypeError, UnicodeDecodeError) as err:
-        raise CheckpointError(f"{path} is damaged ({_first_line(err)}); reinstall genai-course") from None
+        raise CheckpointError(
+            f"{path} is damaged ({_first_line(err)}); rewrite it with `genai-course recipe --manifest` "
+            f"or reinstall genai-course"
+        ) from None
     return files
 
 
@@ -169,8 +195,53 @@ def verify_bytes(path, data: bytes, expected_sha256: str, command: str | None = 
         )
 
 
+def manifest_entry(path, recipe: str, command: str | None = None) -> dict:
+    """The manifest entry of the shipped file ``path`` as it is on disk now.
+
+    A checkpoint's metrics are those of its ``.json`` (absent when there is none); a ``.json``
+    that is itself the shipped file (a table) has no separate metrics.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    entry = {
+        "sha256": sha256_of(data),
+        "bytes": len(data),
+        "recipe": recipe,
+        "command": command or recipe_command(recipe),
+    }
+    sidecar = path.with_suffix(".json")
+    if path.suffix != ".json" and sidecar.is_file():
+        try:
+            entry["metrics"] = json.loads(sidecar.read_text(encoding="utf-8"))
+        except (ValueError, UnicodeDecodeError) as err:
+            raise CheckpointError(f"metrics file {sidecar} is not valid JSON ({_first_line(err)})") from None
+    return entry
+
+
+def _write_manifest_files(files: dict) -> None:
+    write_json(Path(SHIPPED_DIR) / MANIFEST, {"about": MANIFEST_ABOUT, "files": dict(sorted(files.items()))})
+
+
+def write_manifest(recipes: dict[str, str]) -> dict:
+    """Rewrite ``MANIFEST.json`` from the files on disk; ``recipes`` maps each shipped file to its recipe.
+
+    Files of the mapping that do not exist are left out (and reported by :func:`check_manifest`).
+    Returns the new ``files`` table.
+    """
+    files = {}
+    for name, recipe in recipes.items():
+        path = Path(SHIPPED_DIR) / name
+        if path.is_file():
+            files[name] = manifest_entry(path, recipe)
+    _write_manifest_files(files)
+    return files
+
+
 def record_shipped(path, command: str | None = None) -> None:
-    """Record the hash of a freshly written shipped checkpoint in the manifest (no-op elsewhere)."""
+    """Re-record the entry of a freshly written shipped file in the manifest (no-op elsewhere).
+
+    Its recipe and command are kept from the old entry (a new file is named after its recipe).
+    """
     path = Path(path)
     if not is_shipped_location(path):
         return
@@ -181,14 +252,10 @@ def record_shipped(path, command: str | None = None) -> None:
         if manifest_path.exists():
             raise
         files = {}
-    data = path.read_bytes()
     old = files.get(path.name, {})
-    files[path.name] = {
-        "sha256": sha256_of(data),
-        "bytes": len(data),
-        "command": command or old.get("command") or "see checkpoints/README.md",
-    }
-    write_json(manifest_path, {"about": MANIFEST_ABOUT, "files": dict(sorted(files.items()))})
+    recipe = old.get("recipe") or path.stem
+    files[path.name] = manifest_entry(path, recipe, command or old.get("command"))
+    _write_manifest_files(files)
 
 
 # ------------------------------------------------------------------------------ reading
@@ -203,8 +270,7 @@ def read_torch(path, remake: str | None = None, what: str = "checkpoint"):
     path = Path(path)
     hint = remake_hint(path, remake)
     if not path.is_file():
-        state = "is a folder, not a file" if path.is_dir() else "does not exist"
-        raise CheckpointMissing(f"{what} {path} {state}{hint}")
+        raise missing(path, what, remake)
     try:
         data = path.read_bytes()
     except OSError as err:
@@ -237,30 +303,108 @@ def check_state_dict(state, path, hint: str = "", finite: bool = True) -> dict:
     return state
 
 
+def missing(path, what: str = "checkpoint", remake: str | None = None) -> CheckpointMissing:
+    """The error for a checkpoint that is not there (raise it)."""
+    path = Path(path)
+    state = "is a folder, not a file" if path.is_dir() else "does not exist"
+    return CheckpointMissing(f"{what} {path} {state}{remake_hint(path, remake)}")
+
+
+# ------------------------------------------------------------------------------ the common container
+
+
+def save_state(path, fmt: str, config: dict, state_dict: dict, metrics: dict | None = None) -> None:
+    """Write ``{"format", "config", "state_dict"}`` to ``path`` and ``metrics`` to its ``.json``.
+
+    Each file is written atomically (a failed write leaves both as they were); a shipped file's
+    manifest entry is re-recorded last, with these metrics. Without ``metrics`` an existing
+    ``.json`` is left as it was (it describes the last complete run).
+    """
+    path = Path(path)
+    state = {k: v.detach().cpu().clone() for k, v in state_dict.items()}
+    save_torch(path, {"format": fmt, "config": dict(config), "state_dict": state})
+    if metrics is not None:
+        write_text(path.with_suffix(".json"), json.dumps(metrics, indent=2, sort_keys=True) + "\n")
+    record_shipped(path)
+
+
+def load_state(path, fmt: str, remake: str | None = None) -> tuple[dict, dict]:
+    """Read a checkpoint written by :func:`save_state`: returns ``(config, state_dict)``.
+
+    ``remake`` is the command that makes the file, quoted in errors when the manifest has none.
+    A missing file raises :class:`~genai_course.errors.CheckpointMissing` (a ``FileNotFoundError``
+    and a ``ValueError``); anything else wrong raises :class:`~genai_course.errors.CheckpointError`.
+    """
+    path = Path(path)
+    blob = read_torch(path, remake=remake)
+    hint = remake_hint(path, remake)
+    if not isinstance(blob, dict) or blob.get("format") != fmt or "state_dict" not in blob:
+        got = blob.get("format") if isinstance(blob, dict) else type(blob).__name__
+        raise CheckpointError(f"checkpoint {path} is of the wrong kind: format {got!r}, expected {fmt!r}{hint}")
+    if not isinstance(blob.get("config"), dict):
+        raise CheckpointError(f"checkpoint {path} is malformed: its config is not a dict{hint}")
+    return blob["config"], check_state_dict(blob["state_dict"], path, hint)
+
+
+def build_model(path, build, config: dict, state: dict, remake: str | None = None) -> torch.nn.Module:
+    """``build(config)`` then load ``state`` into it; a config or weights that do not fit → CheckpointError."""
+    hint = remake_hint(path, remake)
+    try:
+        model = build(config)
+    except (TypeError, ValueError, KeyError, AttributeError) as err:
+        raise CheckpointError(
+            f"checkpoint {path} has a malformed config ({type(err).__name__}: {_first_line(err)}){hint}"
+        ) from None
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as err:
+        # torch's first line only says "Error(s) in loading state_dict"; the second says which
+        detail = " ".join(line.strip() for line in str(err).splitlines()[:2])[:200]
+        raise CheckpointError(f"checkpoint {path} does not fit its model: {detail}{hint}") from None
+    return model
+
+
+def load_metrics(path) -> dict:
+    """The metrics recorded next to a checkpoint (its ``.json``)."""
+    path = Path(path).with_suffix(".json")
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointMissing(f"metrics file {path} does not exist{remake_hint(path.with_suffix('.pt'))}") from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"metrics file {path} is not valid JSON ({_first_line(err)})") from None
+
+
 def is_finite_number(x) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
-def main(argv=None) -> int:
-    """Check every shipped checkpoint against the manifest."""
+def check_manifest(out=print) -> int:
+    """Check every shipped file against the manifest (and the manifest's metrics against the
+    ``.json`` files); print one line per file; return the number of problems."""
     files = load_manifest()
-    present = sorted(p.name for p in Path(SHIPPED_DIR).glob("*.pt"))
+    present = {p.name for p in Path(SHIPPED_DIR).glob("*.pt")}
     bad = 0
-    for name in sorted(set(files) | set(present)):
+    for name in sorted(set(files) | present):
         path = Path(SHIPPED_DIR) / name
-        if name not in files:
-            print(f"{name}: not in {MANIFEST}")
-            bad += 1
+        entry = files.get(name)
+        if entry is None:
+            problem = f"not in {MANIFEST} (rewrite it with `genai-course recipe --manifest`)"
         elif not path.exists():
-            print(f"{name}: missing (make it with `{files[name].get('command')}`)")
-            bad += 1
-        elif sha256_of(path.read_bytes()) != files[name]["sha256"]:
-            print(f"{name}: SHA-256 differs (remake it with `{files[name].get('command')}`)")
-            bad += 1
+            problem = f"missing (make it with `{entry.get('command')}`)"
+        elif sha256_of(path.read_bytes()) != entry["sha256"]:
+            problem = (
+                f"SHA-256 differs from {MANIFEST} (remake it with `{entry.get('command')}`, or, if the "
+                f"file was replaced on purpose, `genai-course recipe --manifest`)"
+            )
+        elif path.suffix != ".json" and entry.get("metrics") != manifest_entry(path, "").get("metrics"):
+            problem = f"its .json differs from the metrics in {MANIFEST} (`genai-course recipe --manifest`)"
         else:
-            print(f"{name}: ok")
-    return 1 if bad else 0
+            problem = None
+        out(f"{name}: {problem or 'ok'}")
+        bad += problem is not None
+    return bad
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(1 if check_manifest() else 0)

@@ -17,6 +17,7 @@ from .errors import CommandError  # noqa: F401  (re-exported: commands raise gen
 COMMAND_MODULES = [
     "genai_course.course.commands",
     "genai_course.gpt.commands",
+    "genai_course.recipes",
 ]
 
 

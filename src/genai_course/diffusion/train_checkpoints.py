@@ -1,21 +1,22 @@
-"""Train and ship the chapter's digit diffusion model: ``python -m genai_course.diffusion.train_checkpoints``.
+"""The chapter's shipped digit diffusion model: ``genai-course recipe diffusion_digits`` makes it.
 
 One small class-conditional U-Net on 16×16 digits, trained with the label dropped (replaced by the
 null label) a quarter of the time, so the *same* network is an unconditional model (null label) and a
 conditional one — what classifier-free guidance needs. The EMA weights are saved to
 ``checkpoints/diffusion_digits.pt``, with the metrics measured at the end in ``diffusion_digits.json``.
-On a 2-core CPU this takes roughly half an hour; ``--steps`` trades time for quality.
+On a 2-core CPU this takes roughly half an hour; :func:`train_digit_diffusion`'s ``steps`` trades
+time for quality.
 """
 
 from __future__ import annotations
 
-import argparse
 import time
+from collections.abc import Callable
 from dataclasses import asdict
 
 import torch
 
-from genai_course.metrics._io import build_model, checkpoint_path, load_state, save_state
+from genai_course.checkpoint_io import build_model, checkpoint_path, load_state, recipe_command, save_state
 from genai_course.nn.unet import UNet, UNetConfig
 
 from .schedules import NoiseSchedule
@@ -25,6 +26,9 @@ CHECKPOINT = "diffusion_digits.pt"
 DIGITS_UNET = dict(base_channels=16, channel_mults=(1, 2, 2), attn_levels=(), groups=4, n_classes=10)
 SCHEDULE = ("linear", 200)
 NULL_LABEL = 10
+RECIPE = recipe_command("diffusion_digits")
+# The settings that made the shipped file (recorded in diffusion_digits.json).
+STEPS, BATCH_SIZE = 3000, 128
 
 
 def digit_unet() -> UNet:
@@ -39,14 +43,14 @@ def digit_schedule() -> NoiseSchedule:
 def load_digit_diffusion(device=None) -> UNet:
     """The shipped, trained digit U-Net (EMA weights) in eval mode; raises a clear error on a bad file."""
     path = checkpoint_path(CHECKPOINT)
-    config, state = load_state(path, FORMAT)
+    config, state = load_state(path, FORMAT, RECIPE)
 
     def build(c: dict) -> UNet:  # JSON stores tuples as lists
         return UNet(
             UNetConfig(**{**c, "channel_mults": tuple(c["channel_mults"]), "attn_levels": tuple(c["attn_levels"])})
         )
 
-    net = build_model(path, build, config, state)
+    net = build_model(path, build, config, state, RECIPE)
     net.eval().requires_grad_(False)
     return net.to(device) if device is not None else net
 
@@ -77,30 +81,37 @@ def evaluate(net: UNet, n: int = 500, n_steps: int = 50, seed: int = 1) -> dict:
     }
 
 
-def main(argv=None) -> None:
+def train_digit_diffusion(
+    steps: int = STEPS, batch_size: int = BATCH_SIZE, progress: Callable[[int, int, float], None] | None = None
+) -> tuple[UNet, dict]:
+    """Train the digit U-Net from seed 0 → ``(EMA model, metrics)``; nothing is saved.
+
+    ``progress(step, steps, seconds)`` is called every 250 steps (default: print a line).
+    The metrics are :func:`evaluate`'s plus the settings and the mean loss of the last 100 steps.
+    """
     from genai_course.data.digits import load_digits_tensor
 
     from .training import train_diffusion
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=4000)
-    parser.add_argument("--batch-size", type=int, default=64)
-    args = parser.parse_args(argv)
     torch.manual_seed(0)
     x, y = load_digits_tensor(16, "train")
     net = digit_unet()
     start = time.time()
+    if progress is None:
+
+        def progress(step: int, total: int, seconds: float) -> None:
+            print(f"step {step}/{total} ({seconds:.0f}s)", flush=True)
 
     def log(s: int, n: int, e) -> None:
         if (s + 1) % 250 == 0:
-            print(f"step {s + 1}/{args.steps} ({time.time() - start:.0f}s)", flush=True)
+            progress(s + 1, steps, time.time() - start)
 
     losses, ema = train_diffusion(
         net,
         x,
         digit_schedule(),
-        args.steps,
-        args.batch_size,
+        steps,
+        batch_size,
         lr=2e-3,
         labels=y,
         null_label=NULL_LABEL,
@@ -109,11 +120,18 @@ def main(argv=None) -> None:
         callback=log,
     )
     metrics = evaluate(ema.model)
-    metrics.update(steps=args.steps, batch_size=args.batch_size, final_loss=round(sum(losses[-100:]) / 100, 4))
+    metrics.update(steps=steps, batch_size=batch_size, final_loss=round(sum(losses[-100:]) / 100, 4))
+    return ema.model, metrics
+
+
+def make_digit_diffusion() -> dict:
+    """The recipe ``diffusion_digits``: train with the shipped settings, write the file and its metrics."""
+    model, metrics = train_digit_diffusion()
     path = checkpoint_path(CHECKPOINT)
-    save_state(path, FORMAT, asdict(ema.model.config), ema.model.state_dict(), metrics)
+    save_state(path, FORMAT, asdict(model.config), model.state_dict(), metrics)
     print(f"wrote {path}: {metrics}")
+    return metrics
 
 
-if __name__ == "__main__":
-    main()
+if __name__ == "__main__":  # the old entry point: point to the recipe instead of silently doing nothing
+    raise SystemExit(f"make this checkpoint with `{RECIPE}` (see `genai-course recipe --list`)")

@@ -1,15 +1,23 @@
 """Small GAN checkpoints shipped in ``genai_course/checkpoints/gan_*.pt`` (+ ``.json`` metrics).
 
-Made by ``python -m genai_course.gan.pretrain`` (see that module); each loader rebuilds the
+Made by the recipes ``genai-course recipe gan_NAME`` (functions in :mod:`genai_course.gan.pretrain`,
+stored through :mod:`genai_course.checkpoint_io`); each loader rebuilds the
 model from the stored config, after checking that the file holds the kind of model asked for
 (every GAN checkpoint shares one format, so the recorded ``kind`` is what tells them apart).
 """
 
 from __future__ import annotations
 
-from ..checkpoint_io import remake_hint
+from ..checkpoint_io import (
+    build_model,
+    checkpoint_path,
+    load_metrics,
+    load_state,
+    recipe_command,
+    remake_hint,
+    save_state,
+)
 from ..errors import CheckpointError
-from ..metrics._io import build_model, checkpoint_path, load_metrics, load_state, save_state
 
 FORMAT = "genai-course-gan-v1"
 KINDS = ("attributes", "dcgan", "stylegan")
@@ -54,13 +62,14 @@ def load_model(name: str, device=None, kind: str | None = None):
     from .stylegan import StyleGANConfig, StyleGenerator
 
     path = checkpoint_path(f"gan_{name}.pt")
-    hint = remake_hint(path, f"python -m genai_course.gan.pretrain --only {name}" if name in SHIPPED else None)
+    recipe = recipe_command(f"gan_{name}") if name in SHIPPED else None
+    hint = remake_hint(path, recipe)
     expected = kind or _expected_kind(name)
     if expected not in KINDS:
         raise ValueError(
             f"cannot tell which kind of model gan_{name}.pt should hold: pass kind= one of {', '.join(KINDS)}"
         )
-    config, state = load_state(path, FORMAT)
+    config, state = load_state(path, FORMAT, recipe)
     config = dict(config)
     got = config.pop("kind", None)
     if got != expected:
@@ -81,7 +90,7 @@ def load_model(name: str, device=None, kind: str | None = None):
             AttributeClassifierConfig(**{**c, "channels": tuple(c["channels"])})
         ),
     }
-    model = build_model(path, builders[expected], config, state)
+    model = build_model(path, builders[expected], config, state, recipe)
     return model.to(device or "cpu").eval()
 
 

@@ -1,8 +1,8 @@
 """Make the chapter's shipped checkpoints and record their metrics.
 
-    python -m genai_course.gan.pretrain [--only NAME ...] [--device cuda] [--fast]
+    genai-course recipe gan_NAME [--device cuda]      # one recipe per file; see `genai-course recipe --list`
 
-Writes ``genai_course/checkpoints/gan_<name>.pt`` and ``.json`` for:
+Each ``make_<name>`` function below writes ``genai_course/checkpoints/gan_<name>.pt`` and ``.json``:
 
 - ``face_attributes``: the attribute classifier of the procedural faces;
 - ``stylegan_faces``: the style-based generator trained on procedural faces;
@@ -17,7 +17,6 @@ fixed seeds by the ``evaluate_*`` functions below, which the tests call again.
 
 from __future__ import annotations
 
-import argparse
 import copy
 import time
 
@@ -229,41 +228,44 @@ def train_digits(conditional: bool, device, fast: bool) -> None:
     save_model("cgan_digits" if conditional else "dcgan_digits", "dcgan", vars(G.cfg), G, evaluate_digit_generator(G))
 
 
-JOBS = {
-    "face_attributes": train_face_attributes,
-    "stylegan_faces": train_stylegan_faces,
-    "dcgan_faces": train_dcgan_faces,
-    "dcgan_digits": lambda d, f: train_digits(False, d, f),
-    "cgan_digits": lambda d, f: train_digits(True, d, f),
-    "toy_comparison": lambda d, f: make_toy_comparison(),
-}
-
-
 def make_toy_comparison() -> None:
-    """The stabilizing notebook's table, on the CPU with 2 threads like its stored outputs."""
-    from ..checkpoint_io import write_json
-    from ..metrics._io import checkpoint_path
+    """The recipe ``gan_toy_comparison``: the stabilizing notebook's table, on the CPU with 2 threads
+    like its stored outputs."""
+    from ..checkpoint_io import checkpoint_path, write_json
     from .toy import TABLE_FILE, comparison_table
 
     torch.set_num_threads(2)
     write_json(checkpoint_path(TABLE_FILE), comparison_table(seed=0, device="cpu"))
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="*", choices=sorted(JOBS), help="which checkpoints (default: all)")
-    parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
-    parser.add_argument("--fast", action="store_true", help="a few steps only (smoke test)")
-    parser.add_argument("--stylegan-seconds", type=float, default=1440, help="time budget of the StyleGAN run")
-    args = parser.parse_args(argv)
-    for name in args.only or list(JOBS):
-        start = time.time()
-        if name == "stylegan_faces":
-            train_stylegan_faces(torch.device(args.device), args.fast, args.stylegan_seconds)
-        else:
-            JOBS[name](torch.device(args.device), args.fast)
-        print(f"{name}: {time.time() - start:.0f} s", flush=True)
+# ------------------------------------------------------------------------------ the recipes
+# One function per shipped file, called by `genai-course recipe gan_<name>`; ``device`` is where it
+# trains (default: the GPU when there is one); the metrics are measured on the CPU either way.
 
 
-if __name__ == "__main__":
-    main()
+def _device(device) -> torch.device:
+    return torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
+def make_face_attributes(device=None) -> None:
+    train_face_attributes(_device(device), fast=False)
+
+
+def make_stylegan_faces(device=None, max_seconds: float = 1440) -> None:
+    train_stylegan_faces(_device(device), fast=False, max_seconds=max_seconds)
+
+
+def make_dcgan_faces(device=None) -> None:
+    train_dcgan_faces(_device(device), fast=False)
+
+
+def make_dcgan_digits(device=None) -> None:
+    train_digits(False, _device(device), fast=False)
+
+
+def make_cgan_digits(device=None) -> None:
+    train_digits(True, _device(device), fast=False)
+
+
+if __name__ == "__main__":  # the old entry point: point to the recipes instead of silently doing nothing
+    raise SystemExit("make these checkpoints with `genai-course recipe gan_NAME` (see `genai-course recipe --list`)")

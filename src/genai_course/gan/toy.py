@@ -113,7 +113,7 @@ def train_toy_gan(
 COMPARED = ("vanilla", "minibatch-std", "wgan-gp", "spectral")
 D_UPDATES = {"ring": 3000, "grid": 1500}
 TABLE_FILE = "gan_toy_comparison.json"
-TABLE_RECIPE = "python -m genai_course.gan.pretrain --only toy_comparison"
+TABLE_RECIPE = "genai-course recipe gan_toy_comparison"
 
 
 def generator_steps(method: str, d_updates: int) -> int:
@@ -159,8 +159,8 @@ def load_comparison_table() -> dict:
     """The shipped table: ``{(mixture, method): row}`` plus its ``meta`` (seed, torch, threads)."""
     import json
 
+    from ..checkpoint_io import checkpoint_path
     from ..errors import CheckpointMissing
-    from ..metrics._io import checkpoint_path
 
     path = checkpoint_path(TABLE_FILE)
     if not path.exists():

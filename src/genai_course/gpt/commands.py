@@ -127,175 +127,37 @@ def _check_train_settings(args) -> None:
         raise CommandError(f"--device must be cpu, cuda or mps, got {args.device!r}")
 
 
-def _check_out(out: Path, resume: bool) -> Path:
-    """Make sure ckpt.pt can be written in ``out`` *before* training (a run is not lost at the end)."""
-    import tempfile
-
-    from ..errors import CommandError
-
-    ckpt = out / "ckpt.pt"
-    if out.exists() and not out.is_dir():
-        raise CommandError(f"--out {out} is a file; --out names the folder that will hold ckpt.pt")
-    if resume and not ckpt.exists():
-        raise CommandError(f"--resume: there is no run to continue, {ckpt} does not exist")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=out):
-            pass
-    except OSError as err:
-        raise CommandError(f"--out {out} cannot be written ({err.strerror or type(err).__name__})") from None
-    if ckpt.is_dir():
-        raise CommandError(f"--out {out}: {ckpt} is a folder; the checkpoint cannot be written there")
-    return ckpt
-
-
-def _text_sha256(text: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+# The settings train_gpt takes, named as the flags' destinations.
+TRAIN_SETTINGS = (
+    "text",
+    "tokenizer",
+    "vocab_size",
+    "minutes",
+    "max_iters",
+    "out",
+    "resume",
+    "n_layer",
+    "n_head",
+    "n_embd",
+    "block_size",
+    "batch_size",
+    "lr",
+    "min_lr",
+    "dropout",
+    "eval_interval",
+    "seed",
+    "device",
+    "threads",
+    "quiet",
+)
 
 
 def run_train(args) -> int:
-    import os
-
-    import torch
-
-    from ..data.corpus import load_course_text, load_text_file
-    from ..errors import CommandError, TrainingDiverged
-    from ..utils import pick_device, seed_everything
-    from .model import GPT, GPTConfig
-    from .tokenizers import build_tokenizer
-    from .train import TrainConfig, evaluate, load_checkpoint, prepare_data, save_checkpoint, train
+    """``genai-course train-gpt``: check the flags, then train (:func:`genai_course.gpt.run.train_gpt`)."""
+    from .run import train_gpt
 
     _check_train_settings(args)
-    rank = int(os.environ.get("RANK", "0"))
-    ckpt = _check_out(args.out, args.resume) if rank == 0 else args.out / "ckpt.pt"
-    try:
-        device = pick_device(args.device)
-        torch.empty(1, device=device)
-    except (RuntimeError, AssertionError) as err:
-        raise CommandError(f"device {args.device} is not available: {str(err).splitlines()[0]}") from None
-    torch.set_num_threads(args.threads or max(1, (os.cpu_count() or 1) // int(os.environ.get("WORLD_SIZE", "1"))))
-    try:
-        text = load_course_text() if args.text is None else load_text_file(args.text)
-    except ValueError as err:
-        raise CommandError(str(err)) from None
-    resume = None
-    if args.resume:
-        model, tokenizer, blob = load_checkpoint(ckpt)  # a damaged file: one clear CheckpointError
-        resume = blob.get("resume")
-        if not isinstance(resume, dict):
-            raise CommandError(f"--resume: {ckpt} holds no training state to continue from")
-        if resume.get("text_sha256") != _text_sha256(text):
-            raise CommandError(f"--resume: {ckpt} was trained on a different text; give the same --text")
-        saved = dict(blob["train_config"])
-        if args.max_iters is not None:
-            saved.update(max_iters=args.max_iters, max_seconds=None)
-        elif args.minutes is not None:
-            saved.update(max_iters=None, max_seconds=args.minutes * 60)
-        try:
-            tc = TrainConfig(**saved)
-        except (TypeError, ValueError) as err:
-            raise CommandError(f"--resume: the settings saved in {ckpt} are unusable ({err})") from None
-        cfg_args = f"{model.config.n_layer} layers, {model.config.n_embd} wide"
-    else:
-        tokenizer = build_tokenizer(args.tokenizer, text, args.vocab_size)
-    train_ids, val_ids, cpt = prepare_data(text, tokenizer)
-    block_size = model.config.block_size if args.resume else args.block_size
-    for name, ids in (("training", train_ids), ("validation (last 10%)", val_ids)):
-        if len(ids) <= block_size:
-            raise CommandError(
-                f"the text is too short: its {name} part has {len(ids)} tokens but one context "
-                f"window needs {block_size + 1}; use a longer text or a smaller --block-size"
-            )
-    seed_everything(args.seed)
-    if not args.resume:
-        config = GPTConfig(
-            vocab_size=tokenizer.vocab_size,
-            block_size=args.block_size,
-            n_layer=args.n_layer,
-            n_head=args.n_head,
-            n_embd=args.n_embd,
-            dropout=args.dropout,
-        )
-        model = GPT(config)
-        minutes = args.minutes if args.minutes is not None or args.max_iters is not None else 1.7
-        tc = TrainConfig(
-            batch_size=args.batch_size,
-            max_iters=args.max_iters,
-            max_seconds=minutes * 60 if minutes is not None else None,
-            lr=args.lr,
-            min_lr=args.min_lr,
-            eval_interval=args.eval_interval,
-            seed=args.seed,
-        )
-    if rank == 0:
-        print(
-            f"{len(text):,} characters, {tokenizer.vocab_size} tokens ({tokenizer.to_dict()['kind']}), "
-            f"{cpt[0]:.2f} characters/token; model: {model.num_params() / 1e6:.2f} M parameters"
-        )
-        if resume is not None:
-            print(f"resuming {ckpt} at step {resume.get('iter')} ({cfg_args})")
-    text_sha = _text_sha256(text)
-    saved_step = []
-
-    def save(state: dict, metrics: dict | None = None) -> None:
-        if rank == 0:
-            save_checkpoint(ckpt, model, tokenizer, metrics, tc, resume={**state, "text_sha256": text_sha})
-            saved_step.append(state["iter"])
-
-    try:
-        hist = train(
-            model, train_ids, val_ids, tc, cpt, device, show_progress=not args.quiet, resume=resume, on_checkpoint=save
-        )
-    except TrainingDiverged as err:
-        kept = (
-            f"{ckpt} keeps step {saved_step[-1]}"
-            if saved_step
-            else f"{ckpt} was left as it was"
-            if ckpt.exists()
-            else "nothing was saved"
-        )
-        raise CommandError(f"training stopped: {err}; {kept}") from None
-    except KeyboardInterrupt:
-        if rank == 0 and saved_step:
-            import sys
-
-            print(
-                f"interrupted at step {saved_step[-1]}: saved {ckpt}; continue with the same command and --resume",
-                file=sys.stderr,
-            )
-        raise
-    finally:
-        import torch.distributed as dist
-
-        if dist.is_initialized():
-            dist.destroy_process_group()
-    for it, val in zip(hist["eval_iter"], hist["val_loss"], strict=True):
-        if rank == 0:
-            print(f"step {it:5d}: val {val:.3f} nats/char (estimate)")
-    val_loss = evaluate(model, val_ids, device=device) / cpt[1]
-    train_tail = sum(hist["train_loss"][-20:]) / len(hist["train_loss"][-20:])
-    if not (math.isfinite(val_loss) and math.isfinite(train_tail)):
-        kept = f"{ckpt} keeps step {saved_step[-1]}" if saved_step else "nothing was saved"
-        raise CommandError(
-            f"training stopped: the validation loss is {val_loss}: the model diverged; lower --lr; {kept}"
-        )
-    metrics = {
-        "val_loss_nats_per_char": val_loss,
-        "train_loss_nats_per_char": train_tail,
-        "iters": len(hist["iter"]),
-        "seconds": hist["train_seconds"],
-        "tokens_per_second": hist["tokens_per_second"],
-    }
-    if rank == 0:
-        save(hist["state"], metrics)
-        print(f"{metrics['iters']} steps in {metrics['seconds']:.1f} s, {metrics['tokens_per_second']:,.0f} tokens/s")
-        print(
-            f"train loss {train_tail:.3f} nats/char (last 20 steps), "
-            f"val loss {val_loss:.3f} nats/char (whole validation split)"
-        )
-        print(f"saved {ckpt}")
+    train_gpt(**{name: getattr(args, name) for name in TRAIN_SETTINGS})
     return 0
 
 

@@ -5,7 +5,7 @@ Losses are reported in **nats per character**: a model's mean loss per token tim
 character of the text it is scored on. A character model and a BPE model then compare, and
 the numbers compare with nanoGPT's char-level runs.
 
-Run under ``torchrun --nproc_per_node=N -m genai_course.gpt.train --text FILE ...`` for data
+Run under ``torchrun --nproc_per_node=N -m genai_course train-gpt --text FILE ...`` for data
 parallelism: every rank draws the same global batch from the same seeded generator, takes its
 own slice, and DDP averages the gradients, so N processes take exactly the step one process
 would take on the whole batch.
@@ -327,7 +327,8 @@ def save_checkpoint(
     """
     path = Path(path)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    state.pop("lm_head.weight", None)  # tied to wte.weight: stored once
+    if model.config.tie_weights:
+        state.pop("lm_head.weight", None)  # tied to wte.weight: stored once
     bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if bad:
         raise TrainingDiverged(
@@ -351,7 +352,9 @@ def save_checkpoint(
 def _check_layout(config: GPTConfig, state: dict, path, hint: str) -> None:
     """The stored tensors must have the shapes the config implies (checked before building the model,
     so a damaged config cannot ask for an enormous one)."""
-    expect = {"wte.weight": (config.vocab_size, config.n_embd), "wpe.weight": (config.block_size, config.n_embd)}
+    expect = {"wte.weight": (config.vocab_size, config.n_embd)}
+    if config.pos == "learned":  # with RoPE there is no position table
+        expect["wpe.weight"] = (config.block_size, config.n_embd)
     for name, shape in expect.items():
         if name not in state:
             raise CheckpointError(f"checkpoint {path} is malformed: it has no {name}{hint}")
@@ -398,7 +401,8 @@ def load_checkpoint(path, device="cpu"):
             f"checkpoint {path} is inconsistent: its tokenizer has {vocab} tokens, its model {config.vocab_size}{hint}"
         )
     model = GPT(config)
-    state["lm_head.weight"] = state["wte.weight"]
+    if config.tie_weights:
+        state["lm_head.weight"] = state["wte.weight"]
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
@@ -422,30 +426,3 @@ def prepare_data(text: str, tokenizer, val_fraction: float = 0.1):
     train_ids = torch.tensor(tokenizer.encode(train_text), dtype=torch.long)
     val_ids = torch.tensor(tokenizer.encode(val_text), dtype=torch.long)
     return train_ids, val_ids, (len(train_text) / len(train_ids), len(val_text) / len(val_ids))
-
-
-def main(argv=None) -> int:
-    """``python -m genai_course.gpt.train`` (or under torchrun): the same as ``genai-course train-gpt``."""
-    import argparse
-
-    from .commands import add_train_arguments, run_train
-
-    parser = argparse.ArgumentParser(prog="python -m genai_course.gpt.train")
-    add_train_arguments(parser)
-    args = parser.parse_args(argv)
-    return run_train(args)
-
-
-if __name__ == "__main__":
-    import sys
-
-    from ..errors import CommandError
-
-    try:
-        sys.exit(main())
-    except (CommandError, ValueError, OSError) as err:
-        print(f"train: error: {err}", file=sys.stderr)
-        sys.exit(2)
-    except KeyboardInterrupt:
-        print("train: interrupted", file=sys.stderr)
-        sys.exit(130)

@@ -7,7 +7,7 @@ distance (:mod:`genai_course.metrics.fid`). It is trained once on the training s
 :func:`genai_course.data.digits.load_digits_tensor` with small random shifts, and shipped as
 ``checkpoints/digit_classifier.pt`` (its test accuracy is recorded in the ``.json``).
 
-Remake it with ``python -m genai_course.metrics.digit_classifier`` (about a minute on a CPU).
+Remake it with ``genai-course recipe digit_classifier`` (about a minute on a CPU).
 """
 
 from __future__ import annotations
@@ -18,10 +18,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from genai_course.metrics._io import build_model, checkpoint_path, load_state, save_state
+from genai_course.checkpoint_io import build_model, checkpoint_path, load_state, recipe_command, save_state
 
 FORMAT = "genai_course.digit_classifier/1"
 CHECKPOINT = "digit_classifier.pt"
+RECIPE = recipe_command("digit_classifier")
 
 
 @dataclass
@@ -108,8 +109,8 @@ def heldout_accuracy(model: DigitClassifier) -> float:
 def load_digit_classifier(device=None) -> DigitClassifier:
     """The shipped, trained classifier in eval mode (frozen)."""
     path = checkpoint_path(CHECKPOINT)
-    config, state = load_state(path, FORMAT)
-    model = build_model(path, lambda c: DigitClassifier(DigitClassifierConfig(**c)), config, state)
+    config, state = load_state(path, FORMAT, RECIPE)
+    model = build_model(path, lambda c: DigitClassifier(DigitClassifierConfig(**c)), config, state, RECIPE)
     model.eval().requires_grad_(False)
     return model.to(device) if device is not None else model
 
@@ -133,12 +134,11 @@ def class_accuracy(images: torch.Tensor, labels: torch.Tensor, model: DigitClass
     return (classify(images, model).argmax(-1) == labels.cpu()).float().mean().item()
 
 
-def main() -> None:
+def make_digit_classifier() -> dict:
+    """The recipe ``digit_classifier``: train with the default settings, write the shipped file and its metrics."""
     model, acc = train_digit_classifier()
     path = checkpoint_path(CHECKPOINT)
-    save_state(path, FORMAT, asdict(model.config), model.state_dict(), {"test_accuracy": round(acc, 4)})
+    metrics = {"test_accuracy": round(acc, 4)}
+    save_state(path, FORMAT, asdict(model.config), model.state_dict(), metrics)
     print(f"wrote {path} (test accuracy {acc:.4f})")
-
-
-if __name__ == "__main__":
-    main()
+    return metrics

@@ -1,7 +1,7 @@
-"""The RLHF models shipped with the package, and the command that makes them.
+"""The RLHF models shipped with the package, and the functions that make them.
 
-    python -m genai_course.rlhf.pretrained               # all four, ~10 minutes on a 2-core CPU
-    python -m genai_course.rlhf.pretrained --only ppo    # some of sft, reward, ppo, dpo
+    genai-course recipe rlhf_sft rlhf_reward rlhf_ppo rlhf_dpo   # all four, ~10 minutes on a 2-core CPU
+    genai-course recipe rlhf_ppo                                  # one (it reads the ones before it)
 
 Each step starts from the previous one, exactly as the notebooks of chapter 2 describe:
 
@@ -18,21 +18,27 @@ the metrics measured right after training; a test re-measures them from the ship
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 from dataclasses import asdict
 from pathlib import Path
 
 import torch
 
-from ..checkpoint_io import check_state_dict, read_torch, record_shipped, save_torch, write_text
-from ..errors import CheckpointError, CheckpointMissing
+from ..checkpoint_io import (
+    check_state_dict,
+    checkpoint_path,
+    read_torch,
+    recipe_command,
+    record_shipped,
+    remake_hint,
+    save_torch,
+    write_text,
+)
+from ..errors import CheckpointError
 from .labeler import SimulatedLabeler
 from .tasks import Instruction, make_instructions
 
-CHECKPOINTS = Path(__file__).resolve().parent.parent / "checkpoints"
 FORMAT = "genai_course.rlhf/1"
 
 # Three disjoint instruction sets: what the models train on, what the labeler ranks for the
@@ -59,31 +65,31 @@ def labeler(seed: int = 0) -> SimulatedLabeler:
 
 
 def _path(name: str) -> Path:
-    return CHECKPOINTS / f"rlhf_{name}.pt"
-
-
-def _save(name: str, module: torch.nn.Module, record: dict) -> None:
-    state = {k: v.detach().to(torch.float16) if v.is_floating_point() else v for k, v in module.state_dict().items()}
-    save_torch(_path(name), {"format": FORMAT, "name": name, "state": state, "metrics": record})
-    record_shipped(_path(name), _command(name))
-    write_text(_path(name).with_suffix(".json"), json.dumps(record, indent=2) + "\n")
-    print(f"wrote {_path(name)} ({_path(name).stat().st_size / 1e6:.1f} MB) and its .json")
+    return checkpoint_path(f"rlhf_{name}.pt")
 
 
 def _command(name: str) -> str:
-    return f"python -m genai_course.rlhf.pretrained --only {name}"
+    return recipe_command(f"rlhf_{name}")
+
+
+def _save(name: str, module: torch.nn.Module, record: dict) -> None:
+    path = _path(name)
+    state = {k: v.detach().to(torch.float16) if v.is_floating_point() else v for k, v in module.state_dict().items()}
+    save_torch(path, {"format": FORMAT, "name": name, "state": state, "metrics": record})
+    write_text(path.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
+    record_shipped(path, _command(name))  # last: the manifest records the new .json too
+    print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) and its .json")
 
 
 def _load_state(name: str) -> tuple[dict, dict]:
     path = _path(name)
-    if not path.exists():
-        raise CheckpointMissing(f"{path} is missing: make it with `{_command(name)}`")
     blob = read_torch(path, remake=_command(name))  # a shipped file is checked against MANIFEST.json
+    hint = remake_hint(path, _command(name))
     if not isinstance(blob, dict) or blob.get("format") != FORMAT or blob.get("name") != name:
         raise CheckpointError(
-            f"{path} is not a genai-course RLHF '{name}' checkpoint; remake it with `{_command(name)}`"
+            f"checkpoint {path} is of the wrong kind: not a genai-course RLHF '{name}' checkpoint{hint}"
         )
-    state = check_state_dict(blob.get("state"), path, f"; remake it with `{_command(name)}`")
+    state = check_state_dict(blob.get("state"), path, hint)
     metrics = blob.get("metrics") if isinstance(blob.get("metrics"), dict) else {}
     return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, metrics
 
@@ -93,8 +99,8 @@ def _into(module: torch.nn.Module, state: dict, name: str) -> None:
         module.load_state_dict(state)
     except RuntimeError as err:
         raise CheckpointError(
-            f"checkpoint rlhf_{name}.pt does not fit the model: {str(err).splitlines()[0]}; "
-            f"remake it with `{_command(name)}`"
+            f"checkpoint {_path(name)} does not fit its model: {str(err).splitlines()[0]}"
+            f"{remake_hint(_path(name), _command(name))}"
         ) from None
 
 
@@ -102,8 +108,8 @@ def _load_policy(name: str, device):
     """The base GPT's architecture with the weights of checkpoint ``name`` → (GPT, tokenizer, metrics)."""
     from ..gpt.pretrained import load_pretrained
 
-    model, tokenizer, _ = load_pretrained()
-    state, metrics = _load_state(name)
+    state, metrics = _load_state(name)  # first, so that a problem with this file is the one reported
+    model, tokenizer, _ = load_pretrained()  # the architecture and tokenizer (the file holds only weights)
     _into(model, state, name)
     return model.to(device).eval(), tokenizer, metrics
 
@@ -118,9 +124,9 @@ def load_reward_model(device="cpu"):
     from ..gpt.pretrained import load_pretrained
     from .reward_model import RewardModel
 
+    state, metrics = _load_state("reward")
     base, _, _ = load_pretrained()
     rm = RewardModel(base)
-    state, metrics = _load_state("reward")
     _into(rm, state, "reward")
     return rm.to(device).eval(), metrics
 
@@ -186,7 +192,7 @@ def make_sft(device="cpu") -> dict:
     seconds = time.perf_counter() - start
     _, scores = evaluate_policy(model, tokenizer, eval_instructions(), device=device)
     record = {
-        "command": "python -m genai_course.rlhf.pretrained --only sft",
+        "command": _command("sft"),
         "config": asdict(cfg),
         "final_loss": sum(losses[-20:]) / 20,
         "eval_true_score": sum(scores) / len(scores),
@@ -210,7 +216,7 @@ def make_reward(device="cpu") -> dict:
     train_reward_model(rm, data, cfg)
     train_seconds = time.perf_counter() - start
     record = {
-        "command": "python -m genai_course.rlhf.pretrained --only reward",
+        "command": _command("reward"),
         "config": asdict(cfg),
         "rankings": len(data),
         "k": K,
@@ -234,7 +240,7 @@ def make_ppo(device="cpu") -> dict:
     agent, history = train_ppo(sft, rm, tokenizer, train_instructions(), cfg, device=device)
     seconds = time.perf_counter() - start
     record = {
-        "command": "python -m genai_course.rlhf.pretrained --only ppo",
+        "command": _command("ppo"),
         "config": asdict(cfg),
         **_judge(agent.gpt, sft, tokenizer, device),
         "responses_sampled": cfg.iterations * cfg.batch_size,
@@ -258,7 +264,7 @@ def make_dpo(device="cpu") -> dict:
     policy, losses = train_dpo(sft, data, cfg)
     seconds = time.perf_counter() - start
     record = {
-        "command": "python -m genai_course.rlhf.pretrained --only dpo",
+        "command": _command("dpo"),
         "config": asdict(cfg),
         "rankings": len(data),
         **_judge(policy, sft, tokenizer, device),
@@ -271,19 +277,5 @@ def make_dpo(device="cpu") -> dict:
     return record
 
 
-JOBS = {"sft": make_sft, "reward": make_reward, "ppo": make_ppo, "dpo": make_dpo}
-
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--only", nargs="*", choices=list(JOBS), help="which checkpoints, in order (default: all)")
-    parser.add_argument("--device", default="cpu")
-    args = parser.parse_args(argv)
-    torch.manual_seed(0)
-    for name in args.only or list(JOBS):
-        print(name, json.dumps(JOBS[name](args.device), indent=1))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+if __name__ == "__main__":  # the old entry point: point to the recipes instead of silently doing nothing
+    raise SystemExit("make these checkpoints with `genai-course recipe rlhf_NAME` (see `genai-course recipe --list`)")

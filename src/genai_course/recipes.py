@@ -1,0 +1,260 @@
+"""Recipes: the one list of the commands that make every file shipped in ``genai_course/checkpoints``.
+
+    genai-course recipe --list                 # each recipe, the files it writes, its time on a 2-core CPU
+    genai-course recipe diffusion_digits       # (re)make one shipped checkpoint, or several in order
+    genai-course recipe --manifest             # rewrite MANIFEST.json from the files on disk
+    genai-course recipe --check                # check every shipped file against MANIFEST.json
+    python -m genai_course.recipes NAME        # the same without the ``genai-course`` script
+
+A recipe is named after the file it writes and calls one plain library function (``make``) with
+fixed settings — the settings that made the shipped file, so a recipe run reproduces it up to
+floating-point rounding. After every recipe the manifest is rewritten from the files on disk
+(their SHA-256, size, command and recorded metrics), so a remade file loads at once. Nothing here
+imports torch until a recipe runs, which keeps ``genai-course --help`` fast.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import inspect
+import sys
+import time
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Recipe:
+    """How one shipped file (or a few) is made."""
+
+    name: str
+    files: tuple[str, ...]  # written into genai_course/checkpoints (a .pt's metrics .json beside it)
+    minutes: str  # roughly, on a 2-core CPU
+    about: str
+    make: str  # "module:function", called with keyword arguments only
+    needs: tuple[str, ...] = ()  # recipes whose shipped files this one reads
+    seed: int | None = None  # torch.manual_seed(seed) first, for makers that do not seed themselves
+
+
+def _recipe(name: str, minutes: str, about: str, make: str, needs=(), table=False, seed=None) -> Recipe:
+    files = (f"{name}.json",) if table else (f"{name}.pt", f"{name}.json")
+    return Recipe(name, files, minutes, about, make, tuple(needs), seed)
+
+
+RECIPES = {
+    r.name: r
+    for r in [
+        _recipe(
+            "digit_classifier",
+            "1",
+            "the CNN that scores generated digits (course FID, class accuracy)",
+            "genai_course.metrics.digit_classifier:make_digit_classifier",
+        ),
+        _recipe(
+            "diffusion_digits",
+            "30",
+            "class-conditional digit U-Net, 3000 steps of batch 128, EMA weights",
+            "genai_course.diffusion.train_checkpoints:make_digit_diffusion",
+            needs=["digit_classifier"],
+        ),
+        _recipe(
+            "gpt_char_small",
+            "36",
+            "4-layer character GPT on the course corpus, 1200 steps on one thread",
+            "genai_course.gpt.pretrained:make_gpt_char_small",
+        ),
+        _recipe(
+            "gan_face_attributes",
+            "3",
+            "attribute classifier of the procedural faces",
+            "genai_course.gan.pretrain:make_face_attributes",
+        ),
+        _recipe(
+            "gan_stylegan_faces",
+            "25",
+            "style-based generator on procedural faces (a 24-minute training budget)",
+            "genai_course.gan.pretrain:make_stylegan_faces",
+            needs=["gan_face_attributes"],
+        ),
+        _recipe(
+            "gan_dcgan_faces",
+            "5",
+            "plain DCGAN on procedural faces (the detector's unseen generator)",
+            "genai_course.gan.pretrain:make_dcgan_faces",
+            needs=["gan_face_attributes"],
+        ),
+        _recipe(
+            "gan_dcgan_digits",
+            "5",
+            "unconditional DCGAN on 16x16 digits",
+            "genai_course.gan.pretrain:make_dcgan_digits",
+            needs=["digit_classifier"],
+        ),
+        _recipe(
+            "gan_cgan_digits",
+            "5",
+            "class-conditional DCGAN on 16x16 digits",
+            "genai_course.gan.pretrain:make_cgan_digits",
+            needs=["digit_classifier"],
+        ),
+        _recipe(
+            "gan_toy_comparison",
+            "4",
+            "table of four stabilized GANs on the ring and the grid (2 threads, CPU)",
+            "genai_course.gan.pretrain:make_toy_comparison",
+            table=True,
+        ),
+        _recipe(
+            "rlhf_sft",
+            "3",
+            "gpt_char_small fine-tuned on demonstrations (float16)",
+            "genai_course.rlhf.pretrained:make_sft",
+            seed=0,
+            needs=["gpt_char_small"],
+        ),
+        _recipe(
+            "rlhf_reward",
+            "3",
+            "reward model trained on the labeler's rankings of SFT samples",
+            "genai_course.rlhf.pretrained:make_reward",
+            seed=0,
+            needs=["rlhf_sft"],
+        ),
+        _recipe(
+            "rlhf_ppo",
+            "3",
+            "SFT policy optimised with PPO against the reward model",
+            "genai_course.rlhf.pretrained:make_ppo",
+            seed=0,
+            needs=["rlhf_sft", "rlhf_reward"],
+        ),
+        _recipe(
+            "rlhf_dpo",
+            "3",
+            "SFT policy optimised with DPO on the reward model's rankings",
+            "genai_course.rlhf.pretrained:make_dpo",
+            seed=0,
+            needs=["rlhf_sft"],
+        ),
+    ]
+}
+
+
+def shipped_files() -> dict[str, str]:
+    """``{file name: recipe name}`` of every file in MANIFEST.json (checkpoints and tables, not the
+    metrics .json of a checkpoint: those are recorded inside its entry)."""
+    return {r.files[0]: r.name for r in RECIPES.values()}
+
+
+def get(name: str) -> Recipe:
+    """The recipe called ``name``; an unknown name is a clear error listing the known ones."""
+    from .errors import CommandError
+
+    if name not in RECIPES:
+        close = [n for n in RECIPES if name and (name in n or n in name)]
+        hint = f" (did you mean {', '.join(close)}?)" if close else ""
+        raise CommandError(f"unknown recipe {name!r}{hint}; the recipes are: {', '.join(RECIPES)}")
+    return RECIPES[name]
+
+
+def write_manifest() -> dict:
+    """Rewrite ``checkpoints/MANIFEST.json`` from the files on disk (run after every recipe)."""
+    from .checkpoint_io import write_manifest as write
+
+    return write(shipped_files())
+
+
+def run(name: str, device: str | None = None):
+    """Make the file(s) of recipe ``name``, then rewrite the manifest; returns what ``make`` returned."""
+    from .errors import CommandError
+
+    recipe = get(name)
+    module, function = recipe.make.split(":")
+    make = getattr(importlib.import_module(module), function)
+    kwargs = {}
+    if device is not None:
+        if "device" not in inspect.signature(make).parameters:
+            raise CommandError(f"recipe {name} runs on the CPU only (no --device)")
+        kwargs["device"] = device
+    if recipe.seed is not None:
+        import torch
+
+        torch.manual_seed(recipe.seed)
+    try:
+        return make(**kwargs)
+    finally:
+        write_manifest()  # also after a failure: files already rewritten must stay loadable
+
+
+# ------------------------------------------------------------------------------ the command line
+
+
+def list_recipes() -> str:
+    """The table printed by ``genai-course recipe --list``."""
+    width = max(len(n) for n in RECIPES)
+    lines = [f"{'recipe':<{width}}  {'minutes':>7}  writes (in genai_course/checkpoints)"]
+    for r in RECIPES.values():
+        needs = f"; needs {', '.join(r.needs)}" if r.needs else ""
+        lines.append(f"{r.name:<{width}}  {'~' + r.minutes:>7}  {' + '.join(r.files)}")
+        lines.append(f"{'':<{width}}  {'':>7}  {r.about}{needs}")
+    lines.append("minutes: roughly, on a 2-core CPU; run a recipe with `genai-course recipe NAME`")
+    return "\n".join(lines)
+
+
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("names", nargs="*", metavar="NAME", help="recipes to run, in the order given")
+    p.add_argument("--list", action="store_true", help="list the recipes, their files and their time")
+    p.add_argument("--manifest", action="store_true", help="rewrite MANIFEST.json from the files on disk")
+    p.add_argument("--check", action="store_true", help="check every shipped file against MANIFEST.json")
+    p.add_argument("--device", default=None, help="cpu or cuda, for recipes that can use a GPU")
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "recipe",
+        help="(re)make the checkpoints shipped with the package",
+        description="Make the checkpoints shipped in genai_course/checkpoints, or rewrite/check their "
+        "MANIFEST.json. `genai-course recipe --list` lists the recipes.",
+    )
+    add_arguments(p)
+    p.set_defaults(run=run_command)
+
+
+def run_command(args) -> int:
+    """``genai-course recipe``: list, check, rewrite the manifest, or run recipes."""
+    from .errors import CommandError
+
+    if args.list:
+        print(list_recipes())
+        return 0
+    if args.check:
+        from .checkpoint_io import check_manifest
+
+        return 1 if check_manifest() else 0
+    for name in args.names:
+        get(name)  # every name is checked before the first (long) recipe starts
+    if args.manifest:
+        if args.names:
+            raise CommandError("--manifest takes no recipe names (it rewrites the whole manifest)")
+        files = write_manifest()
+        print(f"rewrote MANIFEST.json: {len(files)} files")
+        return 0
+    if not args.names:
+        raise CommandError("name a recipe (see `genai-course recipe --list`)")
+    for name in args.names:
+        start = time.time()
+        print(f"recipe {name}: writing {' + '.join(RECIPES[name].files)}", flush=True)
+        run(name, device=args.device)
+        print(f"recipe {name}: done in {time.time() - start:.0f} s", flush=True)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m genai_course.recipes``: the same as ``genai-course recipe``."""
+    from .cli import main as cli_main
+
+    return cli_main(["recipe", *(sys.argv[1:] if argv is None else argv)])
+
+
+if __name__ == "__main__":
+    sys.exit(main())
