@@ -201,3 +201,137 @@ def test_cache_rejects_cross_attention():
     attn = MultiHeadAttention(16, 2, causal=True)
     with pytest.raises(ValueError, match="cache"):
         attn(torch.randn(1, 3, 16), context=torch.randn(1, 4, 16), cache=KVCache(1))
+
+
+# ---------------------------------------------------------------- architecture options (benchmarks/gpt_cpu.py)
+
+OPTIONS = [
+    dict(pos="rope"),
+    dict(norm="rmsnorm"),
+    dict(mlp="swiglu"),
+    dict(mlp="relu2"),
+    dict(qk_norm=True),
+    dict(bias=False),
+    dict(tie_weights=False),
+    dict(pos="rope", norm="rmsnorm", mlp="relu2", qk_norm=True, bias=False, tie_weights=False),
+]
+
+
+def test_defaults_are_the_shipped_architecture():
+    c = GPTConfig(vocab_size=5)
+    assert (c.pos, c.norm, c.mlp, c.qk_norm, c.bias, c.tie_weights) == (
+        "learned",
+        "layernorm",
+        "gelu",
+        False,
+        True,
+        True,
+    )
+    old = {k: v for k, v in c.to_dict().items() if k not in ("pos", "norm", "mlp", "qk_norm", "tie_weights")}
+    assert GPTConfig.from_dict(old) == c  # a checkpoint saved before the options existed
+    with pytest.raises(ValueError, match="'pos' must be one of"):
+        GPTConfig.from_dict({**old, "pos": "alibi"})
+    with pytest.raises(ValueError, match="GPTConfig.mlp"):
+        GPTConfig(vocab_size=5, mlp="tanh")
+
+
+@pytest.mark.parametrize("kw", OPTIONS, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()))
+def test_option_shapes_causality_and_cache(kw):
+    m = tiny(**kw)
+    x = torch.randint(0, 17, (2, 15))
+    y = x.clone()
+    y[:, 9:] = (y[:, 9:] + 1) % 17
+    cache = KVCache(2)
+    logits, loss = m(x, x)
+    loss.backward()
+    assert all(p.grad is not None for p in m.parameters())
+    logits = logits.detach()
+    with torch.no_grad():
+        assert logits.shape == (2, 15, 17) and torch.isfinite(loss)
+        assert torch.allclose(m(y)[0][:, :9], logits[:, :9], atol=1e-6)  # the future does not leak
+        parts = [m(x[:, :6], cache=cache)[0]] + [m(x[:, i : i + 1], cache=cache)[0] for i in range(6, 15)]
+    assert torch.allclose(torch.cat(parts, 1), logits, atol=1e-5)
+
+
+def test_rope_attention_depends_on_relative_position_only():
+    """Same token everywhere: with RoPE the score of query i on key i - d depends on d only, so
+    log w[i, i-d] - log w[i, i] is the same for every i; learned absolute positions break this."""
+
+    def log_ratios(model):
+        attn = model.blocks[0].attn
+        attn.record_weights = True
+        with torch.no_grad():
+            model(torch.full((1, 12), 3))
+        w = attn.last_weights[0, 0].log()  # (q k)
+        return torch.stack([w[i, i - 2] - w[i, i] for i in range(2, 12)])
+
+    torch.manual_seed(0)
+    rope = log_ratios(tiny(pos="rope"))
+    assert torch.allclose(rope, rope[0].expand_as(rope), atol=1e-5)
+    m = tiny()
+    torch.nn.init.normal_(m.wpe.weight, std=1.0)  # make absolute positions matter
+    learned = log_ratios(m)
+    assert not torch.allclose(learned, learned[0].expand_as(learned), atol=1e-3)
+    assert tiny(pos="rope").wpe is None and "wpe.weight" not in tiny(pos="rope").state_dict()
+
+
+def test_rmsnorm_matches_torch_rms_norm():
+    import torch.nn.functional as F
+
+    m = tiny(norm="rmsnorm")
+    norm = m.blocks[0].ln1
+    with torch.no_grad():
+        norm.weight.uniform_(0.5, 1.5)
+    x = torch.randn(2, 5, 16) * 3 + 1
+    ref = F.rms_norm(x, (16,), norm.weight, eps=1e-5)
+    manual = x / (x.pow(2).mean(-1, keepdim=True) + 1e-5).sqrt() * norm.weight  # Zhang & Sennrich 2019, eq. 4
+    assert torch.allclose(norm(x), ref, atol=1e-6) and torch.allclose(ref, manual, atol=1e-5)
+    assert not any("bias" in k for k in m.state_dict() if k.startswith("blocks.0.ln"))
+
+
+def test_swiglu_and_relu2_mlps():
+    import torch.nn.functional as F
+
+    swiglu, gelu, relu2 = tiny(mlp="swiglu"), tiny(), tiny(mlp="relu2")
+    ratio = swiglu.num_params() / gelu.num_params()
+    assert 0.95 < ratio < 1.1  # 8d/3 hidden: about the parameters of the 4d GELU MLP
+    mlp = swiglu.blocks[0].mlp
+    x = torch.randn(2, 4, 16)
+    gate, up = (x @ mlp.gate_up.weight.T + mlp.gate_up.bias).chunk(2, -1)
+    ref = (F.silu(gate) * up) @ mlp.proj.weight.T + mlp.proj.bias  # Shazeer 2020, eq. 6 (FFN_SwiGLU)
+    assert torch.allclose(mlp(x), ref, atol=1e-6)
+    assert torch.equal(relu2.blocks[0].mlp.net[1](x), F.relu(x) ** 2)
+
+
+def test_qk_norm_makes_scores_invariant_to_the_scale_of_queries_and_keys():
+    m = tiny(qk_norm=True, bias=False)
+    attn = m.blocks[0].attn
+    x = torch.randn(2, 7, 16)
+    with torch.no_grad():
+        before = attn(x)
+        attn.q_proj.weight.mul_(30.0)
+        attn.k_proj.weight.mul_(5.0)
+        assert torch.allclose(attn(x), before, atol=1e-5)
+
+
+def test_no_bias_and_untied_head():
+    m = tiny(bias=False, tie_weights=False)
+    assert not [k for k in m.state_dict() if k.endswith("bias")]
+    assert m.lm_head.weight is not m.wte.weight
+    # the untied embedding is a lookup, not a matmul: left out of N (and so of the FLOP estimate)
+    assert m.num_params() == sum(p.numel() for p in m.parameters()) - m.wte.weight.numel() - m.wpe.weight.numel()
+
+
+@pytest.mark.parametrize("kw", [dict(pos="rope", tie_weights=False), dict(mlp="swiglu", norm="rmsnorm")])
+def test_option_checkpoints_round_trip(tmp_path, kw):
+    from genai_course.gpt.tokenizers import CharTokenizer
+    from genai_course.gpt.train import load_checkpoint, save_checkpoint
+
+    tok = CharTokenizer([chr(ord("a") + i) for i in range(17)])
+    m = tiny(**kw)
+    save_checkpoint(tmp_path / "ckpt.pt", m, tok)
+    loaded, _, blob = load_checkpoint(tmp_path / "ckpt.pt")
+    assert loaded.config == m.config
+    x = torch.randint(0, 17, (2, 9))
+    with torch.no_grad():
+        assert torch.equal(loaded(x)[0], m(x)[0])

@@ -19,7 +19,11 @@ from einops import rearrange
 from torch import nn
 
 from ..nn.attention import KVCache, MultiHeadAttention
-from ..nn.transformer import FeedForward
+from ..nn.transformer import FeedForward, ReLUSquared, SwiGLU
+
+POS = ("learned", "rope")
+NORM = ("layernorm", "rmsnorm")
+MLP = ("gelu", "relu2", "swiglu")
 
 
 @dataclass
@@ -30,8 +34,15 @@ class GPTConfig:
     n_head: int = 4
     n_embd: int = 128
     dropout: float = 0.0
-    bias: bool = True
+    bias: bool = True  # biases in every linear layer and LayerNorm
     fused: bool = True  # torch's fused attention kernel; False uses the readable einsum version
+    # Architecture options measured by benchmarks/gpt_cpu.py. The defaults are GPT-2's (and
+    # every shipped checkpoint's): a checkpoint saved without these keys loads as before.
+    pos: str = "learned"  # "learned" positions added to the tokens (GPT-2), or "rope" (Su et al. 2021)
+    norm: str = "layernorm"  # "layernorm", or "rmsnorm" (Zhang & Sennrich 2019): no mean, no bias
+    mlp: str = "gelu"  # "gelu" (GPT-2), "relu2" (squared ReLU, So et al. 2021), "swiglu" (Shazeer 2020)
+    qk_norm: bool = False  # RMS-normalise queries and keys per head (Henry et al. 2020)
+    tie_weights: bool = True  # the head reuses the token embedding (Press & Wolf 2017)
 
     def __post_init__(self):
         for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
@@ -40,6 +51,11 @@ class GPTConfig:
                 raise ValueError(f"GPTConfig.{name} must be a positive int, got {value!r}")
         if self.n_embd % self.n_head:
             raise ValueError(f"n_embd={self.n_embd} must be divisible by n_head={self.n_head}")
+        for name, allowed in (("pos", POS), ("norm", NORM), ("mlp", MLP)):
+            if getattr(self, name) not in allowed:
+                raise ValueError(f"GPTConfig.{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
+        if self.pos == "rope" and (self.n_embd // self.n_head) % 2:
+            raise ValueError(f"RoPE rotates feature pairs: the head width {self.n_embd // self.n_head} must be even")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -49,6 +65,7 @@ class GPTConfig:
         """Rebuild a config from :meth:`to_dict`'s output, checking every field (a checkpoint may be damaged).
 
         Unknown or missing keys, wrong types and out-of-range values raise ``ValueError`` naming the field.
+        Keys added after a checkpoint was saved take their defaults, the behaviour it was trained with.
         """
         if not isinstance(d, dict):
             raise ValueError(f"the model config must be a dict, got {type(d).__name__}")
@@ -58,6 +75,7 @@ class GPTConfig:
             raise ValueError(f"unknown model config keys: {', '.join(map(repr, unknown))}")
         if "vocab_size" not in d:
             raise ValueError("the model config has no 'vocab_size'")
+        choices = {"pos": POS, "norm": NORM, "mlp": MLP}
         for name, value in d.items():
             if name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
                 ok = type(value) is int and value > 0
@@ -65,7 +83,10 @@ class GPTConfig:
             elif name == "dropout":
                 ok = type(value) in (int, float) and 0.0 <= value < 1.0
                 want = "a number in [0, 1)"
-            else:  # bias, fused
+            elif name in choices:
+                ok = value in choices[name]
+                want = "one of " + ", ".join(choices[name])
+            else:  # bias, fused, qk_norm, tie_weights
                 ok = type(value) is bool
                 want = "true or false"
             if not ok:
@@ -84,15 +105,39 @@ class CausalSelfAttention(MultiHeadAttention):
         super().__init__(d_model, n_heads, causal=True, **kw)
 
 
+def make_norm(c: GPTConfig) -> nn.Module:
+    """LayerNorm (GPT-2) or RMSNorm: x / rms(x) · g, without centring or bias (Zhang & Sennrich 2019)."""
+    if c.norm == "rmsnorm":
+        return nn.RMSNorm(c.n_embd, eps=1e-5)
+    return nn.LayerNorm(c.n_embd, bias=c.bias)
+
+
+def make_mlp(c: GPTConfig) -> nn.Module:
+    """The block's MLP; every kind exposes ``.proj``, its output projection into the residual stream."""
+    if c.mlp == "swiglu":  # 3 matrices of d × 8d/3 ≈ 2 of d × 4d: the same parameters (Shazeer 2020)
+        hidden = 8 * math.ceil(8 * c.n_embd / 3 / 8)  # a multiple of 8 for the matmul kernels
+        return SwiGLU(c.n_embd, hidden, c.dropout, bias=c.bias)
+    activation = ReLUSquared() if c.mlp == "relu2" else None
+    return FeedForward(c.n_embd, 4 * c.n_embd, c.dropout, bias=c.bias, activation=activation)
+
+
 class Block(nn.Module):
     """x + Attention(LN(x)), then x + MLP(LN(x)): the pre-norm GPT-2 block."""
 
     def __init__(self, c: GPTConfig):
         super().__init__()
-        self.ln1 = nn.LayerNorm(c.n_embd, bias=c.bias)
-        self.attn = CausalSelfAttention(c.n_embd, c.n_head, bias=c.bias, dropout=c.dropout, fused=c.fused)
-        self.ln2 = nn.LayerNorm(c.n_embd, bias=c.bias)
-        self.mlp = FeedForward(c.n_embd, 4 * c.n_embd, c.dropout)
+        self.ln1 = make_norm(c)
+        self.attn = CausalSelfAttention(
+            c.n_embd,
+            c.n_head,
+            bias=c.bias,
+            dropout=c.dropout,
+            fused=c.fused,
+            rotary=c.pos == "rope",
+            qk_norm=c.qk_norm,
+        )
+        self.ln2 = make_norm(c)
+        self.mlp = make_mlp(c)
 
     def forward(self, x: torch.Tensor, cache: KVCache | None = None, layer: int = 0) -> torch.Tensor:
         x = x + self.attn(self.ln1(x), cache=cache, layer=layer)
@@ -106,15 +151,17 @@ class GPT(nn.Module):
         super().__init__()
         c = self.config = config
         self.wte = nn.Embedding(c.vocab_size, c.n_embd)
-        self.wpe = nn.Embedding(c.block_size, c.n_embd)
+        # learned positions are added to the tokens; with RoPE they enter inside attention instead
+        self.wpe = nn.Embedding(c.block_size, c.n_embd) if c.pos == "learned" else None
         self.drop = nn.Dropout(c.dropout)
         self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layer))
-        self.ln_f = nn.LayerNorm(c.n_embd, bias=c.bias)
+        self.ln_f = make_norm(c)
         self.lm_head = nn.Linear(c.n_embd, c.vocab_size, bias=False)
-        self.lm_head.weight = self.wte.weight  # weight tying: one matrix embeds and un-embeds tokens
+        if c.tie_weights:
+            self.lm_head.weight = self.wte.weight  # weight tying: one matrix embeds and un-embeds tokens
         self.apply(self._init_weights)
         for block in self.blocks:  # GPT-2: scale residual projections so the stream's variance stays put
-            for proj in (block.attn.out_proj, block.mlp.net[2]):
+            for proj in (block.attn.out_proj, block.mlp.proj):
                 nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * c.n_layer))
 
     @staticmethod
@@ -125,9 +172,13 @@ class GPT(nn.Module):
             nn.init.zeros_(module.bias)
 
     def num_params(self, non_embedding: bool = True) -> int:
-        """Parameters, without the position embedding (nanoGPT's convention) unless asked."""
+        """Parameters, without the position embedding (nanoGPT's convention) unless asked; an untied
+        token embedding is a lookup, not a matmul, so it is left out too."""
         n = sum(p.numel() for p in self.parameters())
-        return n - self.wpe.weight.numel() if non_embedding else n
+        if non_embedding:
+            n -= self.wpe.weight.numel() if self.wpe is not None else 0
+            n -= self.wte.weight.numel() if not self.config.tie_weights else 0
+        return n
 
     def hidden(self, idx: torch.Tensor, cache: KVCache | None = None) -> torch.Tensor:
         """Token ids (b t) → the last block's normalised output (b t d), which the head un-embeds.
@@ -143,8 +194,10 @@ class GPT(nn.Module):
         t = idx.shape[1]
         if start + t > self.config.block_size:
             raise ValueError(f"sequence of length {start + t} exceeds block_size={self.config.block_size}")
-        pos = torch.arange(start, start + t, device=idx.device)
-        x = self.drop(self.wte(idx) + self.wpe(pos))
+        x = self.wte(idx)  # (b t d)
+        if self.wpe is not None:
+            x = x + self.wpe(torch.arange(start, start + t, device=idx.device))
+        x = self.drop(x)
         for i, block in enumerate(self.blocks):
             x = block(x, cache, i)
         return self.ln_f(x)

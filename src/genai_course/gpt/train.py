@@ -327,7 +327,8 @@ def save_checkpoint(
     """
     path = Path(path)
     state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
-    state.pop("lm_head.weight", None)  # tied to wte.weight: stored once
+    if model.config.tie_weights:
+        state.pop("lm_head.weight", None)  # tied to wte.weight: stored once
     bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
     if bad:
         raise TrainingDiverged(
@@ -351,7 +352,9 @@ def save_checkpoint(
 def _check_layout(config: GPTConfig, state: dict, path, hint: str) -> None:
     """The stored tensors must have the shapes the config implies (checked before building the model,
     so a damaged config cannot ask for an enormous one)."""
-    expect = {"wte.weight": (config.vocab_size, config.n_embd), "wpe.weight": (config.block_size, config.n_embd)}
+    expect = {"wte.weight": (config.vocab_size, config.n_embd)}
+    if config.pos == "learned":  # with RoPE there is no position table
+        expect["wpe.weight"] = (config.block_size, config.n_embd)
     for name, shape in expect.items():
         if name not in state:
             raise CheckpointError(f"checkpoint {path} is malformed: it has no {name}{hint}")
@@ -398,7 +401,8 @@ def load_checkpoint(path, device="cpu"):
             f"checkpoint {path} is inconsistent: its tokenizer has {vocab} tokens, its model {config.vocab_size}{hint}"
         )
     model = GPT(config)
-    state["lm_head.weight"] = state["wte.weight"]
+    if config.tie_weights:
+        state["lm_head.weight"] = state["wte.weight"]
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
