@@ -77,7 +77,7 @@ def test_bad_input(call, match):
 
 
 def test_shift_right_checker():
-    from genai_course.exercises.transformers_extra import check_shift_right
+    from genai_course.exercises.transformers import check_shift_right
 
     def good(tgt_out, bos_id):
         return torch.cat([torch.full_like(tgt_out[:, :1], bos_id), tgt_out[:, :-1]], dim=1)

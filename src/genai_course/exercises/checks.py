@@ -1,11 +1,16 @@
-"""The machinery every checker shares: call the student's code safely and compare results."""
+"""The machinery every checker shares: call the student's code safely and compare results.
+
+A checker is a ``body()`` run by :func:`run_check`: the body returns the success message, or
+stops at the first fault with :func:`fail` (directly, or through :func:`call_student` and
+:func:`expect_tensor`, which call it). ``fail`` is the one way a checker stops with feedback.
+"""
 
 from __future__ import annotations
 
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 PASS, FAIL = "✅", "❌"
 
@@ -28,7 +33,7 @@ class Feedback:
 
 
 class _Stop(Exception):
-    """Raised inside a checker to end the check with this feedback."""
+    """Raised by :func:`fail` to end the check with this feedback; only :func:`run_check` catches it."""
 
     def __init__(self, feedback: Feedback):
         super().__init__(feedback.message)
@@ -44,15 +49,15 @@ def not_attempted() -> Feedback:
 def call_student(fn: Callable, *args, **kwargs) -> Any:
     """Call the student's function; turn any exception into feedback naming the error and the line."""
     if not callable(fn):
-        raise _Stop(Feedback(False, f"Expected a function, got {type(fn).__name__}."))
+        fail(f"Expected a function, got {type(fn).__name__}.")
     try:
         return fn(*args, **kwargs)
     except NotImplementedError:
-        raise _Stop(not_attempted()) from None
+        fail(not_attempted().message)
     except Exception as err:  # the student's bug: show its message and where, not a deep traceback
         frames = [f for f in traceback.extract_tb(err.__traceback__) if "genai_course" not in f.filename]
         where = f" (line {frames[-1].lineno}: `{frames[-1].line}`)" if frames and frames[-1].line else ""
-        raise _Stop(Feedback(False, f"Your code raised {type(err).__name__}: {err}{where}")) from None
+        fail(f"Your code raised {type(err).__name__}: {err}{where}")
 
 
 def expect_tensor(
@@ -62,34 +67,33 @@ def expect_tensor(
     import torch
 
     if not isinstance(got, torch.Tensor):
-        raise _Stop(Feedback(False, f"{what}: expected a torch.Tensor, got {type(got).__name__}."))
+        fail(f"{what}: expected a torch.Tensor, got {type(got).__name__}.")
     axes_note = f" ({axes})" if axes else ""
     if tuple(got.shape) != tuple(expected.shape):
-        raise _Stop(
-            Feedback(
-                False, f"{what}: wrong shape — expected {tuple(expected.shape)}{axes_note}, got {tuple(got.shape)}."
-            )
-        )
+        fail(f"{what}: wrong shape — expected {tuple(expected.shape)}{axes_note}, got {tuple(got.shape)}.")
     got_f, exp_f = got.detach().double(), expected.detach().double()
     if torch.isnan(got_f).any() and not torch.isnan(exp_f).any():
-        raise _Stop(Feedback(False, f"{what}: contains NaN at {_first_index(torch.isnan(got_f))}." + _hint(hint)))
+        fail(f"{what}: contains NaN at {_first_index(torch.isnan(got_f))}." + _hint(hint))
     diff = (got_f - exp_f).abs()
     bad = diff > atol + rtol * exp_f.abs()
     if bad.any():
         idx = _first_index(bad)
-        raise _Stop(
-            Feedback(
-                False,
-                f"{what}: wrong values — {int(bad.sum())} of {bad.numel()} entries differ; the largest difference is "
-                f"{diff.max().item():.3g}. First at index {idx}: expected {exp_f[idx].item():.4g}, got {got_f[idx].item():.4g}."
-                + _hint(hint),
-            )
+        fail(
+            f"{what}: wrong values — {int(bad.sum())} of {bad.numel()} entries differ; the largest difference is "
+            f"{diff.max().item():.3g}. First at index {idx}: expected {exp_f[idx].item():.4g}, got {got_f[idx].item():.4g}."
+            + _hint(hint)
         )
 
 
-def fail(message: str):
-    """End a check with this message, for faults that no tensor comparison names (e.g. a missing gradient)."""
-    raise _Stop(Feedback(False, message))
+def fail(message: str) -> NoReturn:
+    """End the check with this message for the student: the one way a checker reports a fault.
+
+    :func:`call_student` and :func:`expect_tensor` call it for the common faults; a checker calls
+    it for the rest (a wrong return type, a missing gradient, a wrong count). Only inside a body
+    run by :func:`run_check`, which turns it into failed :class:`Feedback`.
+    """
+    # `from None`: the student sees the message, never a chained traceback of the checker's own
+    raise _Stop(Feedback(False, message)) from None
 
 
 def _first_index(mask) -> tuple:
@@ -101,7 +105,7 @@ def _hint(hint: str) -> str:
 
 
 def run_check(body: Callable[[], str]) -> Feedback:
-    """Run a checker's body; it returns the success message or raises ``_Stop`` with feedback."""
+    """Run a checker's body: it returns the success message, or stops early with :func:`fail`."""
     try:
         return Feedback(True, body())
     except _Stop as stop:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .checks import Feedback, _Stop, call_student, expect_tensor, run_check
+from .checks import Feedback, call_student, expect_tensor, fail, run_check
 
 
 def check_merge(merge) -> Feedback:
@@ -22,16 +22,11 @@ def check_merge(merge) -> Feedback:
             got = call_student(merge, list(ids), pair, new_id)
             expected = merge_pair(ids, pair, new_id)
             if not isinstance(got, list):
-                raise _Stop(
-                    Feedback(False, f"merge({ids}, {pair}, {new_id}) should return a list, got {type(got).__name__}.")
-                )
+                fail(f"merge({ids}, {pair}, {new_id}) should return a list, got {type(got).__name__}.")
             if got != expected:
-                raise _Stop(
-                    Feedback(
-                        False,
-                        f"merge({ids}, {pair}, {new_id}): expected {expected}, got {got}."
-                        + (f" Hint: {hint}" if hint else ""),
-                    )
+                fail(
+                    f"merge({ids}, {pair}, {new_id}): expected {expected}, got {got}."
+                    + (f" Hint: {hint}" if hint else "")
                 )
         return "Correct: your merge replaces every non-overlapping occurrence, left to right."
 
@@ -55,14 +50,11 @@ def check_top_p(top_p) -> Feedback:
             kept, want = torch.isfinite(got), torch.isfinite(expected)
             if not torch.equal(kept, want):
                 row = int((kept != want).any(-1).nonzero()[0])
-                raise _Stop(
-                    Feedback(
-                        False,
-                        f"top_p(logits, {p}), row {row}: you keep {int(kept[row].sum())} tokens, "
-                        f"the nucleus has {int(want[row].sum())}. Hint: sort the probabilities in "
-                        "descending order and keep a token while the probability of the tokens "
-                        "*before* it is still below p (so the token that crosses p is kept).",
-                    )
+                fail(
+                    f"top_p(logits, {p}), row {row}: you keep {int(kept[row].sum())} tokens, "
+                    f"the nucleus has {int(want[row].sum())}. Hint: sort the probabilities in "
+                    "descending order and keep a token while the probability of the tokens "
+                    "*before* it is still below p (so the token that crosses p is kept)."
                 )
             expect_tensor(
                 torch.where(kept, got, 0),
