@@ -87,7 +87,7 @@ def test_two_d_metrics():
     assert energy_distance(data, same) < 0.01 < energy_distance(data, collapsed)
     assert mmd_rbf(data, same) < 0.01 < mmd_rbf(data, collapsed)
     cov = mode_coverage(same, centers, radius=0.5)
-    assert cov["modes_covered"] == 3 and cov["high_quality"] > 0.99
-    assert mode_coverage(collapsed, centers, radius=0.5)["modes_covered"] == 1
+    assert cov["modes"] == 3 and cov["high_quality"] > 0.99
+    assert mode_coverage(collapsed, centers, radius=0.5)["modes"] == 1
     with pytest.raises(ValueError, match=r"\(n d\)"):
         energy_distance(torch.zeros(3), data)

@@ -23,7 +23,8 @@ from dataclasses import dataclass, field
 
 import torch
 
-from ..data.toy2d import Mixture2D, mode_metrics
+from ..data.toy2d import Mixture2D
+from ..metrics.two_d import mode_metrics
 from .models2d import Discriminator2D, Generator2D, MLP2DConfig
 from .train import GANTrainConfig, train_gan
 
