@@ -18,8 +18,10 @@ SMALL_STYLE = StyleGANConfig(z_dim=16, w_dim=16, mapping_layers=2, channels=(16,
 def test_2d_models_and_errors():
     G, D = Generator2D(), Discriminator2D(MLP2DConfig(spectral_norm=True))
     assert G(torch.randn(5, 8)).shape == (5, 2) and D(torch.randn(5, 2)).shape == (5,)
-    with pytest.raises(ValueError, match=r"\(b 8\)"):
+    with pytest.raises(ValueError, match=r"z: expected shape \(b z=8\), got \(5, 3\): z is 3, not 8"):
         G(torch.randn(5, 3))
+    with pytest.raises(ValueError, match=r"x: expected shape \(b 2\), got \(5, 3\)"):
+        D(torch.randn(5, 3))
 
 
 def test_train_loop_runs_every_loss_and_logs():
@@ -59,6 +61,10 @@ def test_dcgan_conditional_shapes_and_labels():
     assert D(x, y).shape == (4,)
     with pytest.raises(ValueError, match="int64"):
         G(torch.randn(4, cfg.z_dim), y.float())
+    with pytest.raises(ValueError, match=r"labels: expected shape \(b=4\), got \(3,\)"):
+        D(x, y[:3])
+    with pytest.raises(ValueError, match=r"images: expected shape \(b c=1 h=16 w=16\)"):
+        D(torch.randn(4, 3, 16, 16), y)
     faces = DCGANConfig(img_channels=3, size=32, base=8)
     assert DCDiscriminator(faces)(DCGenerator(faces)(torch.randn(2, faces.z_dim))).shape == (2,)
 
@@ -78,8 +84,10 @@ def test_stylegan_mixing_and_shapes():
     assert img.shape == (3, 3, 32, 32)
     assert torch.equal(img, G.synthesize(ws, noise))  # fixed noise: deterministic
     assert FaceDiscriminator(channels=(8, 8, 8))(img).shape == (3,)
-    with pytest.raises(ValueError, match="ws must be"):
+    with pytest.raises(ValueError, match=rf"ws: expected shape \(b n={G.num_ws} w=16\), got \(3, 5, 16\)"):
         G.synthesize(torch.randn(3, 5, 16))
+    with pytest.raises(ValueError, match=r"z2: expected shape \(b=3 z=16\), got \(2, 16\)"):
+        G.ws_from_z(z1, z2[:2])
 
 
 def test_modulated_conv_demodulation_gives_unit_scale():

@@ -52,7 +52,7 @@ def test_modulated_weight_matches_a_loop():
         for o in range(4):
             w = weight[o] * style[b][:, None, None]
             assert torch.allclose(out[b, o], w / w.pow(2).sum().sqrt(), atol=1e-6)
-    with pytest.raises(ValueError, match="same c"):
+    with pytest.raises(ValueError, match=r"style: expected shape \(b c=3\), got \(2, 2\): c is 2, not 3"):
         modulated_weight(weight, style[:, :2])
 
 

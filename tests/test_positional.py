@@ -46,6 +46,8 @@ def test_position_modules_add_to_embeddings_and_reject_long_inputs():
     assert LearnedPositions(10, 8)(x).shape == (2, 5, 8)
     with pytest.raises(ValueError, match="exceeds max_len"):
         SinusoidalPositions(4, 8)(x)
+    with pytest.raises(ValueError, match=r"x: expected shape \(b t d=16\), got \(2, 5, 8\)"):
+        LearnedPositions(10, 16)(x)
     with pytest.raises(ValueError, match="even"):
         sinusoidal_encoding(4, 7)
     with pytest.raises(ValueError, match="even"):

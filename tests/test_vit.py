@@ -44,11 +44,11 @@ def test_vit_is_permutation_sensitive_through_positions():
 @pytest.mark.parametrize(
     "bad, match",
     [
-        (torch.randn(2, 8, 8), r"shape \(b c h w\)"),
+        (torch.randn(2, 8, 8), r"images: expected shape \(b c=1 h=8 w=8\), got \(2, 8, 8\): 3 dims, not 4"),
         (torch.zeros(2, 1, 8, 8, dtype=torch.long), "floating point"),
-        (torch.randn(2, 3, 8, 8), "channel"),
-        (torch.randn(2, 1, 6, 6), "divisible by the patch size"),
-        (torch.randn(2, 1, 12, 12), "8×8"),
+        (torch.randn(2, 3, 8, 8), "c is 3, not 1"),
+        (torch.randn(2, 1, 6, 6), "h is 6, not 8"),
+        (torch.randn(2, 1, 12, 12), "h is 12, not 8"),
         ("not a tensor", "torch.Tensor"),
     ],
 )
@@ -96,7 +96,11 @@ def test_vqa_bad_input():
     model = VQAModel(VQAConfig(d_model=32, n_heads=4, n_layers=1))
     with pytest.raises(ValueError, match="word ids"):
         model(torch.randn(2, 3, 24, 24), torch.zeros(2, 6))
-    with pytest.raises(ValueError, match="batch sizes differ"):
+    with pytest.raises(ValueError, match=r"questions: expected shape \(b=2 w\), got \(3, 6\): b is 3, not 2"):
         model(torch.randn(2, 3, 24, 24), torch.zeros(3, 6, dtype=torch.long))
+    with pytest.raises(ValueError, match="more than max_words=6"):
+        model(torch.randn(2, 3, 24, 24), torch.zeros(2, 7, dtype=torch.long))
+    with pytest.raises(ValueError, match="c is 1, not 3"):
+        model(torch.randn(2, 1, 24, 24), torch.zeros(2, 6, dtype=torch.long))
     with pytest.raises(ValueError, match="at most 6 words"):
         encode_question("what is the meaning of life ?")

@@ -27,3 +27,8 @@ class CheckpointWriteError(OSError):
 
 class TrainingDiverged(ValueError):
     """The training loss (or the weights) became NaN or infinite; nothing is saved."""
+
+
+class ShapeError(ValueError):
+    """A tensor of the wrong shape at a model's boundary (see :func:`genai_course.shape_check.expect_shape`);
+    the message names the tensor, the expected shape, the shape it has and the axis at fault."""

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..shape_check import expect_shape
 from .spectral import apply_spectral_norm
 
 
@@ -29,14 +30,17 @@ class DCGANConfig:
             raise ValueError(f"size must be 16 or 32, got {self.size}")
 
 
-def _check_labels(y, b: int, n_classes: int):
+def _check_labels(y, b: int, n_classes: int) -> None:
+    """Labels y (b,) of int64 class ids for a conditional model, None for an unconditional one."""
     if n_classes == 0:
         if y is not None:
             raise ValueError("this model is unconditional: do not pass labels")
         return
-    if y is None or not isinstance(y, torch.Tensor) or y.dtype != torch.long or y.shape != (b,):
-        got = f"{tuple(y.shape)} {y.dtype}" if isinstance(y, torch.Tensor) else type(y).__name__
-        raise ValueError(f"labels must be an int64 tensor of shape ({b},), got {got}")
+    if y is None:
+        raise ValueError(f"this model is conditional: pass labels, an int64 tensor of shape ({b},)")
+    expect_shape(y, "b", b=b, name="labels")
+    if y.dtype != torch.long:
+        raise ValueError(f"labels must be int64 class ids, got dtype {y.dtype}")
 
 
 class DCGenerator(nn.Module):
@@ -62,10 +66,9 @@ class DCGenerator(nn.Module):
         )
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """z (b z_dim) [, y (b,)] -> images (b 1 16 16) in [-1, 1]."""
-        if z.dim() != 2 or z.shape[1] != self.cfg.z_dim:
-            raise ValueError(f"z must be (b {self.cfg.z_dim}), got {tuple(z.shape)}")
-        _check_labels(y, z.shape[0], self.cfg.n_classes)
+        """z (b z_dim) [, y (b,)] -> images (b img_channels size size) in [-1, 1]."""
+        b = expect_shape(z, "b z", z=self.cfg.z_dim, name="z")["b"]
+        _check_labels(y, b, self.cfg.n_classes)
         h = z if self.embed is None else torch.cat([z, self.embed(y)], 1)
         return self.net(self.fc(h).view(z.shape[0], 4 * self.cfg.base, 4, 4))
 
@@ -99,11 +102,10 @@ class DCDiscriminator(nn.Module):
                 self.embed = nn.utils.parametrizations.spectral_norm(self.embed)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """images (b 1 16 16) [, y (b,)] -> scores (b,)."""
-        want = (self.cfg.img_channels, self.cfg.size, self.cfg.size)
-        if x.dim() != 4 or tuple(x.shape[1:]) != want:
-            raise ValueError(f"images must be (b {' '.join(map(str, want))}), got {tuple(x.shape)}")
-        _check_labels(y, x.shape[0], self.cfg.n_classes)
+        """images (b img_channels size size) [, y (b,)] -> scores (b,)."""
+        cfg = self.cfg
+        b = expect_shape(x, "b c h w", c=cfg.img_channels, h=cfg.size, w=cfg.size, name="images")["b"]
+        _check_labels(y, b, cfg.n_classes)
         h = self.net(x)
         score = self.out(h)[:, 0]
         if self.embed is not None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from ..shape_check import expect_shape
 from .spectral import apply_spectral_norm
 
 
@@ -37,8 +38,7 @@ class Generator2D(nn.Module):
         self.net = _mlp(self.cfg.z_dim, 2, self.cfg.hidden, self.cfg.layers, nn.ReLU)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if z.dim() != 2 or z.shape[1] != self.cfg.z_dim:
-            raise ValueError(f"z must be (b {self.cfg.z_dim}), got {tuple(z.shape)}")
+        expect_shape(z, "b z", z=self.cfg.z_dim, name="z")
         return self.net(z)
 
 
@@ -65,8 +65,7 @@ class Discriminator2D(nn.Module):
             apply_spectral_norm(self.net)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 2 or x.shape[1] != 2:
-            raise ValueError(f"x must be (b 2), got {tuple(x.shape)}")
+        expect_shape(x, "b 2", name="x")
         if self.cfg.minibatch_std:
             return self.net[-1](minibatch_std(self.net[:-1](x)))[:, 0]
         return self.net(x)[:, 0]

@@ -22,6 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..shape_check import expect_shape
+
 
 @dataclass
 class StyleGANConfig:
@@ -65,11 +67,8 @@ def modulated_weight(
     Modulation scales input channel c by s_c; demodulation rescales every output filter to unit
     L2 norm over (c k k), which keeps the output at unit variance for unit-variance inputs.
     """
-    if weight.dim() != 4 or style.dim() != 2 or style.shape[1] != weight.shape[1]:
-        raise ValueError(
-            f"weight must be (o c k k) and style (b c) with the same c, "
-            f"got {tuple(weight.shape)} and {tuple(style.shape)}"
-        )
+    c = expect_shape(weight, "o c k k", name="weight")["c"]
+    expect_shape(style, "b c", c=c, name="style")
     w = weight[None] * style[:, None, :, None, None]  # (b o c k k)
     if demodulate:
         w = w * torch.rsqrt(w.pow(2).sum(dim=(2, 3, 4), keepdim=True) + eps)
@@ -138,22 +137,17 @@ class StyleGenerator(nn.Module):
         self.num_ws = len(layers) + 1
         self.register_buffer("w_avg", torch.zeros(cfg.w_dim))  # running mean of w, for truncation
 
-    def _check_z(self, z: torch.Tensor) -> None:
-        if not isinstance(z, torch.Tensor) or z.dim() != 2 or z.shape[1] != self.cfg.z_dim:
-            got = tuple(z.shape) if isinstance(z, torch.Tensor) else type(z).__name__
-            raise ValueError(f"z must be (b {self.cfg.z_dim}), got {got}")
-
     def ws_from_z(
         self, z: torch.Tensor, z2: torch.Tensor | None = None, crossover: int | None = None, truncation: float = 1.0
     ) -> torch.Tensor:
         """Per-layer styles (b num_ws w_dim); layers ≥ ``crossover`` take z2's w (style mixing)."""
-        self._check_z(z)
+        b = expect_shape(z, "b z", z=self.cfg.z_dim, name="z")["b"]
         w = self.mapping(z)
         if truncation != 1.0:
             w = self.w_avg + truncation * (w - self.w_avg)
         ws = w[:, None].repeat(1, self.num_ws, 1)
         if z2 is not None:
-            self._check_z(z2)
+            expect_shape(z2, "b z", b=b, z=self.cfg.z_dim, name="z2")
             w2 = self.mapping(z2)
             if truncation != 1.0:
                 w2 = self.w_avg + truncation * (w2 - self.w_avg)
@@ -163,12 +157,10 @@ class StyleGenerator(nn.Module):
 
     def synthesize(self, ws: torch.Tensor, noise: list | None = None) -> torch.Tensor:
         """ws (b num_ws w_dim) or (b w_dim) → images (b 3 32 32). ``noise``: one tensor per layer, or None."""
-        if ws.dim() == 2:
+        if isinstance(ws, torch.Tensor) and ws.dim() == 2:  # one w for every layer
+            expect_shape(ws, "b w", w=self.cfg.w_dim, name="ws")
             ws = ws[:, None].repeat(1, self.num_ws, 1)
-        if ws.dim() != 3 or ws.shape[1:] != (self.num_ws, self.cfg.w_dim):
-            raise ValueError(
-                f"ws must be (b {self.num_ws} {self.cfg.w_dim}) or (b {self.cfg.w_dim}), got {tuple(ws.shape)}"
-            )
+        expect_shape(ws, "b n w", n=self.num_ws, w=self.cfg.w_dim, name="ws")
         x = self.const.expand(ws.shape[0], -1, -1, -1)
         for i, layer in enumerate(self.layers):
             x = layer(x, ws[:, i], None if noise is None else noise[i])
@@ -202,6 +194,7 @@ class FaceDiscriminator(nn.Module):
 
     def __init__(self, channels: tuple = (32, 64, 128), img_channels: int = 3):
         super().__init__()
+        self.img_channels = img_channels
         layers, c = [nn.Conv2d(img_channels, channels[0], 3, padding=1), nn.LeakyReLU(0.2)], channels[0]
         for c_next in channels:
             layers += [nn.Conv2d(c, c_next, 3, padding=1), nn.LeakyReLU(0.2), nn.AvgPool2d(2)]
@@ -217,8 +210,7 @@ class FaceDiscriminator(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.dim() != 4 or x.shape[1:] != (3, 32, 32):
-            raise ValueError(f"images must be (b 3 32 32), got {tuple(x.shape)}")
+        expect_shape(x, "b c 32 32", c=self.img_channels, name="images")
         h = self.body(x)
         # minibatch standard deviation (Karras et al. 2018): lets D see a lack of variety
         std = h.std(dim=0, unbiased=False).mean().expand(h.shape[0], 1, *h.shape[2:])

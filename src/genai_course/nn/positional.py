@@ -18,6 +18,9 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..errors import ShapeError
+from ..shape_check import expect_shape
+
 
 def sinusoidal_encoding(t: int, d: int, base: float = 10000.0) -> torch.Tensor:
     """(t d) table: even features sin(p / base^(2i/d)), odd features cos of the same angle."""
@@ -31,6 +34,14 @@ def sinusoidal_encoding(t: int, d: int, base: float = 10000.0) -> torch.Tensor:
     return pe
 
 
+def _fits(x: torch.Tensor, table: torch.Tensor) -> int:
+    """The length t of x (b t d), checked against the table (max_len d) it is added to."""
+    t = expect_shape(x, "b t d", d=table.shape[1], name="x")["t"]
+    if t > table.shape[0]:
+        raise ShapeError(f"x: a sequence of length {t} exceeds max_len={table.shape[0]}")
+    return t
+
+
 class SinusoidalPositions(nn.Module):
     """Adds the fixed sinusoidal table to token embeddings (b t d)."""
 
@@ -39,9 +50,7 @@ class SinusoidalPositions(nn.Module):
         self.register_buffer("table", sinusoidal_encoding(max_len, d_model), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[1] > self.table.shape[0]:
-            raise ValueError(f"sequence of length {x.shape[1]} exceeds max_len={self.table.shape[0]}")
-        return x + self.table[: x.shape[1]]
+        return x + self.table[: _fits(x, self.table)]
 
 
 class LearnedPositions(nn.Module):
@@ -52,9 +61,7 @@ class LearnedPositions(nn.Module):
         self.table = nn.Parameter(torch.randn(max_len, d_model) * 0.02)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.shape[1] > self.table.shape[0]:
-            raise ValueError(f"sequence of length {x.shape[1]} exceeds max_len={self.table.shape[0]}")
-        return x + self.table[: x.shape[1]]
+        return x + self.table[: _fits(x, self.table)]
 
 
 def rope_angles(positions: torch.Tensor, d: int, base: float = 10000.0) -> torch.Tensor:

@@ -15,28 +15,24 @@ import torch
 from einops import rearrange, repeat
 from torch import nn
 
+from ..shape_check import expect_shape
 from .transformer import EncoderBlock
 
 
-def _check_images(images, channels: int | None = None, patch_size: int | None = None) -> None:
-    if not isinstance(images, torch.Tensor):
-        raise ValueError(f"images must be a torch.Tensor (b c h w), got {type(images).__name__}")
-    if images.dim() != 4:
-        raise ValueError(f"images must have shape (b c h w), got shape {tuple(images.shape)}")
+def patchify(images: torch.Tensor, p: int) -> torch.Tensor:
+    """(b c h w) → (b n c·p·p): patches left to right, top to bottom; inside: channel, row, column.
+
+    No checks of its own: einops names the fault (a wrong rank, a side not divisible by p).
+    """
+    return rearrange(images, "b c (nh p1) (nw p2) -> b (nh nw) (c p1 p2)", p1=p, p2=p)
+
+
+def check_images(images, channels: int, size: int) -> dict[str, int]:
+    """The input of a model that reads (b c h w) images of one size, in floating point."""
+    dims = expect_shape(images, "b c h w", c=channels, h=size, w=size, name="images")
     if not images.is_floating_point():
         raise ValueError(f"images must be floating point, got dtype {images.dtype}")
-    if channels is not None and images.shape[1] != channels:
-        raise ValueError(f"expected {channels} channel(s), got images of shape {tuple(images.shape)}")
-    if patch_size is not None and (images.shape[2] % patch_size or images.shape[3] % patch_size):
-        raise ValueError(
-            f"image height and width {tuple(images.shape[2:])} must be divisible by the patch size {patch_size}"
-        )
-
-
-def patchify(images: torch.Tensor, p: int) -> torch.Tensor:
-    """(b c h w) → (b n c·p·p): patches left to right, top to bottom; inside: channel, row, column."""
-    _check_images(images, patch_size=p)
-    return rearrange(images, "b c (nh p1) (nw p2) -> b (nh nw) (c p1 p2)", p1=p, p2=p)
+    return dims
 
 
 class PatchEmbedding(nn.Module):
@@ -46,15 +42,13 @@ class PatchEmbedding(nn.Module):
         super().__init__()
         if image_size % patch_size:
             raise ValueError(f"image_size={image_size} must be divisible by patch_size={patch_size}")
-        self.image_size, self.patch_size, self.channels = image_size, patch_size, channels
+        self.patch_size = patch_size
         self.n_patches = (image_size // patch_size) ** 2
         self.proj = nn.Linear(channels * patch_size * patch_size, d_model)
         self.positions = nn.Parameter(torch.randn(self.n_patches, d_model) * 0.02)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
-        _check_images(images, self.channels, self.patch_size)
-        if images.shape[2] != self.image_size or images.shape[3] != self.image_size:
-            raise ValueError(f"expected {self.image_size}×{self.image_size} images, got {tuple(images.shape)}")
+        # an inner layer: the models that own it (ViT, VQAModel) check the images once, at their boundary
         return self.proj(patchify(images, self.patch_size)) + self.positions
 
 
@@ -85,6 +79,7 @@ class ViT(nn.Module):
 
     def features(self, images: torch.Tensor) -> torch.Tensor:
         """All tokens after the encoder: (b 1+n d), the [CLS] token first."""
+        check_images(images, self.config.channels, self.config.image_size)
         x = self.patches(images)
         cls = repeat(self.cls + self.cls_position, "1 1 d -> b 1 d", b=x.shape[0])
         x = torch.cat([cls, x], dim=1)

@@ -17,8 +17,10 @@ import torch
 from einops import repeat
 from torch import nn
 
+from ..errors import ShapeError
+from ..shape_check import expect_shape
 from .transformer import EncoderBlock
-from .vit import PatchEmbedding
+from .vit import PatchEmbedding, check_images
 
 
 @dataclass
@@ -52,11 +54,13 @@ class VQAModel(nn.Module):
         self.head = nn.Linear(c.d_model, c.n_answers)
 
     def forward(self, images: torch.Tensor, questions: torch.Tensor) -> torch.Tensor:
-        if not isinstance(questions, torch.Tensor) or questions.dim() != 2 or questions.dtype != torch.long:
-            got = (tuple(questions.shape), questions.dtype) if isinstance(questions, torch.Tensor) else type(questions)
-            raise ValueError(f"questions must be a (b w) torch.long tensor of word ids, got {got}")
-        if questions.shape[0] != images.shape[0]:
-            raise ValueError(f"batch sizes differ: {images.shape[0]} images, {questions.shape[0]} questions")
+        c = self.config
+        dims = check_images(images, 3, c.image_size)
+        words = expect_shape(questions, "b w", b=dims["b"], name="questions")["w"]
+        if questions.dtype != torch.long:
+            raise ValueError(f"questions must be torch.long word ids, got dtype {questions.dtype}")
+        if words > c.max_words:
+            raise ShapeError(f"questions: {words} words, more than max_words={c.max_words}")
         text = self.words(questions) + self.word_positions[: questions.shape[1]] + self.types[0]
         image = self.patches(images) + self.types[1]
         cls = repeat(self.cls, "1 1 d -> b 1 d", b=images.shape[0])
@@ -64,7 +68,7 @@ class VQAModel(nn.Module):
         mask = torch.cat(
             [
                 torch.ones_like(questions[:, :1], dtype=torch.bool),
-                questions != self.config.pad_id,
+                questions != c.pad_id,
                 torch.ones(images.shape[0], image.shape[1], dtype=torch.bool, device=images.device),
             ],
             1,
