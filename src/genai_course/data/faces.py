@@ -47,7 +47,7 @@ def sample_attributes(n: int, generator: torch.Generator | None = None) -> dict:
         "smile": u(-1, 1),
         "pose": u(-1, 1),
         "hair_length": u(0, 1),
-        "hair_color": torch.randint(0, 4, (n,), generator=generator),
+        "hair_color": torch.randint(0, len(HAIR_COLORS), (n,), generator=generator),
         "skin": u(0, 1),
         "bg": u(0, 1),
     }
