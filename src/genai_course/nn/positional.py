@@ -38,7 +38,7 @@ def _fits(x: torch.Tensor, table: torch.Tensor) -> int:
     """The length t of x (b t d), checked against the table (max_len d) it is added to."""
     t = expect_shape(x, "b t d", d=table.shape[1], name="x")["t"]
     if t > table.shape[0]:
-        raise ShapeError(f"x: a sequence of length {t} exceeds max_len={table.shape[0]}")
+        raise ShapeError(f"sequence of length {t} exceeds max_len={table.shape[0]}")  # printed in notebook 02
     return t
 
 
