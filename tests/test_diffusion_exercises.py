@@ -1,5 +1,7 @@
 """The chapter-5 checkers accept the reference solutions and reject typical mistakes with a reason."""
 
+import torch
+
 from genai_course.exercises.diffusion import check_ddim_step, check_q_sample
 
 
@@ -47,3 +49,24 @@ def test_ddim_step_mistakes():
         raise NotImplementedError()
 
     assert "Not attempted" in check_ddim_step(not_attempted).message
+
+
+def test_guidance_checker():
+    from genai_course.exercises.diffusion import check_guidance
+
+    assert check_guidance(lambda c, u, s: u + s * (c - u))
+    assert check_guidance(lambda c, u, s: (1 - s) * u + s * c)  # the same, rearranged
+    paper_w = check_guidance(lambda c, u, s: (1 + s) * c - s * u)
+    assert not paper_w and "w + 1" in paper_w.message
+    assert not check_guidance(lambda c, u, s: c + s * (c - u))
+    assert "Not attempted" in check_guidance(lambda c, u, s: (_ for _ in ()).throw(NotImplementedError())).message
+
+
+def test_inpaint_merge_checker():
+    from genai_course.exercises.diffusion import check_inpaint_merge
+
+    assert check_inpaint_merge(lambda x, known, m: m * known + (1 - m) * x)
+    assert check_inpaint_merge(lambda x, known, m: torch.where(m.bool(), known, x))
+    swapped = check_inpaint_merge(lambda x, known, m: m * x + (1 - m) * known)
+    assert not swapped and "swapped" in swapped.message
+    assert not check_inpaint_merge(lambda x, known, m: known)

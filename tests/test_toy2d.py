@@ -3,7 +3,8 @@
 import pytest
 import torch
 
-from genai_course.data.toy2d import grid, mode_metrics, ring
+from genai_course.data.toy2d import grid, ring
+from genai_course.metrics.two_d import mode_coverage, mode_metrics
 
 
 def test_ring_and_grid_shapes_and_determinism():
@@ -33,3 +34,15 @@ def test_collapsed_samples_recover_one_mode():
 def test_bad_input():
     with pytest.raises(ValueError, match=r"\(n 2\)"):
         mode_metrics(torch.zeros(10, 3), ring())
+
+
+def test_mode_metrics_is_mode_coverage_with_the_literatures_settings():
+    mix = ring()
+    pts = mix.sample(2500, torch.Generator().manual_seed(3))
+    assert mode_metrics(pts, mix) == mode_coverage(pts, mix.centers, radius=0.15, min_count=63)  # 3σ, ⌈20 % of 312.5⌉
+    # a mode needs 20 % of its fair share: 63 of 2,500 samples on 8 modes, 62 is not enough
+    on_one = mix.centers[0].expand(2500, 2).clone()
+    on_one[:63] = mix.centers[1]
+    assert mode_metrics(on_one, mix)["modes"] == 2
+    on_one[62] = mix.centers[0]
+    assert mode_metrics(on_one, mix)["modes"] == 1

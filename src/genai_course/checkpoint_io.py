@@ -32,7 +32,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
 import os
 import secrets
 import sys
@@ -373,10 +372,6 @@ def load_metrics(path) -> dict:
         raise CheckpointMissing(f"metrics file {path} does not exist{remake_hint(path.with_suffix('.pt'))}") from None
     except (ValueError, UnicodeDecodeError) as err:
         raise CheckpointError(f"metrics file {path} is not valid JSON ({_first_line(err)})") from None
-
-
-def is_finite_number(x) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
 def check_manifest(out=print) -> int:

@@ -63,8 +63,3 @@ class NoiseSchedule:
         if kind == "cosine":
             return cls(cosine_betas(T))
         raise ValueError(f"schedule kind must be 'linear' or 'cosine', got {kind!r}")
-
-
-def alphas_cumprod(betas: torch.Tensor) -> torch.Tensor:
-    """ᾱ_t = ∏_{s≤t} (1 - β_s), (T,)."""
-    return torch.cumprod(1.0 - betas, dim=0)

@@ -1,4 +1,4 @@
-"""2-D and 1-D toy problems for diffusion: a ring of Gaussians, a small MLP denoiser, waveforms."""
+"""Toy problems for diffusion: a small MLP denoiser for 2-D points (data: :mod:`genai_course.data.toy2d`), waveforms."""
 
 from __future__ import annotations
 
@@ -8,19 +8,6 @@ import torch
 from torch import nn
 
 from genai_course.nn.unet import timestep_embedding
-
-
-def ring_centers(n_modes: int = 8, radius: float = 2.0) -> torch.Tensor:
-    """(n_modes 2) points evenly spaced on a circle."""
-    angles = torch.arange(n_modes, dtype=torch.float32) * (2 * math.pi / n_modes)
-    return radius * torch.stack([angles.cos(), angles.sin()], dim=1)
-
-
-def ring_of_gaussians(n: int, n_modes: int = 8, radius: float = 2.0, std: float = 0.1, generator=None) -> torch.Tensor:
-    """(n 2) samples from an equal mixture of Gaussians on a circle."""
-    centers = ring_centers(n_modes, radius)
-    k = torch.randint(0, n_modes, (n,), generator=generator)
-    return centers[k] + std * torch.randn(n, 2, generator=generator)
 
 
 class MLPDenoiser(nn.Module):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .checks import Feedback, call_student, expect_tensor, run_check
+from .checks import Feedback, call_student, expect_tensor, fail, run_check
 
 
 def check_q_sample(q_sample) -> Feedback:
@@ -60,5 +60,63 @@ def check_ddim_step(ddim_step) -> Feedback:
                 hint="first x̂₀ = (x_t - √(1-ᾱ_t) ε) / √ᾱ_t, then x_prev = √ᾱ_prev x̂₀ + √(1-ᾱ_prev) ε.",
             )
         return "Correct: predict x̂₀, then re-noise it to the lower level with the same ε."
+
+    return run_check(body)
+
+
+def check_guidance(guide) -> Feedback:
+    """``guide(eps_cond, eps_uncond, scale)`` must return ε(∅) + s (ε(y) − ε(∅)) (classifier-free guidance)."""
+    import torch
+
+    def body() -> str:
+        g = torch.Generator("cpu").manual_seed(2)
+        eps_c, eps_u = torch.randn(3, 1, 4, 4, generator=g), torch.randn(3, 1, 4, 4, generator=g)
+        for scale in (0.0, 1.0, 3.0):
+            got = call_student(guide, eps_c, eps_u, scale)
+            paper_form = (1.0 + scale) * eps_c - scale * eps_u  # Ho & Salimans' w used as the course's s
+            right = eps_u + scale * (eps_c - eps_u)
+            if isinstance(got, torch.Tensor) and got.shape == right.shape and torch.allclose(got, paper_form):
+                if not torch.allclose(got, right):
+                    fail(
+                        f"guide(…, scale={scale}) returned (1 + s) ε(y) − s ε(∅): the paper's form with w = s. "
+                        "The course's scale is s = w + 1, so the answer is ε(∅) + s (ε(y) − ε(∅))."
+                    )
+            expect_tensor(
+                got,
+                right,
+                f"guide(eps_cond, eps_uncond, scale={scale})",
+                "b c h w",
+                hint="start from the unconditional prediction and move `scale` times the difference towards the "
+                "conditional one; scale 0 must give ε(∅) and scale 1 must give ε(y).",
+            )
+        return "Correct: s = 0 is the unconditional model, s = 1 the conditional one, s > 1 extrapolates."
+
+    return run_check(body)
+
+
+def check_inpaint_merge(merge) -> Feedback:
+    """``merge(x_generated, known_noised, mask)`` must keep the known pixels (mask 1) and the generated ones (mask 0)."""
+    import torch
+
+    def body() -> str:
+        g = torch.Generator("cpu").manual_seed(3)
+        x, known = torch.randn(2, 1, 4, 4, generator=g), torch.randn(2, 1, 4, 4, generator=g)
+        mask = torch.zeros(1, 1, 4, 4)
+        mask[..., :2, :] = 1  # the top half is known
+        got = call_student(merge, x, known, mask)
+        if (
+            isinstance(got, torch.Tensor)
+            and got.shape == x.shape
+            and torch.allclose(got, mask * x + (1 - mask) * known)
+        ):
+            fail("The roles are swapped: where mask is 1 the pixel is known, so it must come from known_noised.")
+        expect_tensor(
+            got,
+            mask * known + (1 - mask) * x,
+            "merge with the top half known",
+            "b c h w",
+            hint="mask * known_noised + (1 - mask) * x_generated: the mask (1 h w) broadcasts over the batch.",
+        )
+        return "Correct: every step the known region is reset to the original, noised to the current level."
 
     return run_check(body)
