@@ -197,9 +197,3 @@ def distinct_n(tokens, n: int) -> float:
     """Distinct n-grams / all n-grams in one sequence: 1 means no repetition."""
     grams = [tuple(tokens[i : i + n]) for i in range(len(tokens) - n + 1)]
     return len(set(grams)) / len(grams) if grams else 0.0
-
-
-def entropy_bits(logits: torch.Tensor) -> float:
-    """Mean entropy of the next-token distributions (... v) in bits."""
-    logp = logits.log_softmax(-1)
-    return float(-(logp.exp() * logp).nan_to_num().sum(-1).mean() / math.log(2))

@@ -84,15 +84,6 @@ def merge_pair(ids: list[int], pair: tuple[int, int], new_id: int) -> list[int]:
     return out
 
 
-def pair_counts(words: dict[tuple[int, ...], int]) -> Counter:
-    """How often each adjacent pair occurs, each word weighted by its count."""
-    counts: Counter = Counter()
-    for word, n in words.items():
-        for pair in zip(word, word[1:], strict=False):
-            counts[pair] += n
-    return counts
-
-
 class ByteBPETokenizer:
     """Byte-level BPE: ids 0–255 are bytes, id 256 + i is the i-th learned merge."""
 
