@@ -98,5 +98,5 @@ def test_bad_token_input_gives_clear_error(bad, match):
 
 
 def test_bad_width_gives_clear_error():
-    with pytest.raises(ValueError, match="expected x of shape"):
+    with pytest.raises(ValueError, match=r"x: expected shape \(b t d=16\), got \(2, 5, 8\)"):
         EncoderBlock(16, 4)(torch.randn(2, 5, 8))

@@ -18,6 +18,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from ..shape_check import expect_shape
 from .attention import MultiHeadAttention, causal_mask
 from .positional import SinusoidalPositions
 
@@ -37,9 +38,8 @@ def _check_token_tensor(x, name: str, vocab_size: int, max_len: int) -> None:
 
 
 def _check_stream(x, d_model: int, name: str) -> None:
-    if not isinstance(x, torch.Tensor) or x.dim() != 3 or x.shape[-1] != d_model:
-        got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"expected {name} of shape (b t {d_model}), got {got}")
+    # a block is also a public entry point (chapter 1 uses them one by one), so it checks its input
+    expect_shape(x, "b t d", d=d_model, name=name)
 
 
 class ReLUSquared(nn.Module):
