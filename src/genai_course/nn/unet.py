@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from ..shape_check import expect_shape
 from .attention import MultiHeadAttention
 
 
@@ -202,10 +203,7 @@ class UNet(nn.Module):
 
     def _check(self, x, t, y, vector, context):
         cfg, factor = self.config, 2 ** (len(self.config.channel_mults) - 1)
-        if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != cfg.in_channels:
-            got = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
-            raise ValueError(f"expected x of shape (b {cfg.in_channels} h w), got {got}")
-        b = x.shape[0]
+        b = expect_shape(x, "b c h w", c=cfg.in_channels, name="x")["b"]
         if x.shape[2] % factor or x.shape[3] % factor:
             raise ValueError(
                 f"height and width must be divisible by 2**(levels-1) = {factor}, got {tuple(x.shape[2:])}"
@@ -226,23 +224,15 @@ class UNet(nn.Module):
                 )
         elif y is not None:
             raise ValueError("this U-Net has no class conditioning (n_classes=None) but y was given")
-        for name, value, dim, shape in (
-            ("vector", vector, cfg.vector_dim, f"({b} {cfg.vector_dim})"),
-            ("context", context, cfg.context_dim, f"({b} s {cfg.context_dim})"),
+        for name, value, dim, spec in (
+            ("vector", vector, cfg.vector_dim, "b d"),
+            ("context", context, cfg.context_dim, "b s d"),
         ):
             if value is None:
                 continue
             if dim is None:
                 raise ValueError(f"this U-Net has no {name} conditioning ({name}_dim=None) but {name} was given")
-            ndim = 2 if name == "vector" else 3
-            if (
-                not isinstance(value, torch.Tensor)
-                or value.dim() != ndim
-                or value.shape[0] != b
-                or value.shape[-1] != dim
-            ):
-                got = tuple(value.shape) if isinstance(value, torch.Tensor) else type(value).__name__
-                raise ValueError(f"expected {name} of shape {shape}, got {got}")
+            expect_shape(value, spec, b=b, d=dim, name=name)
         return t, y
 
     def forward(
