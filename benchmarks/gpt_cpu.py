@@ -12,7 +12,8 @@ over that time, on the course corpus (last 10 % validation, scored in full, in n
 character). ``anchor`` is nanoGPT's documented CPU recipe (char-level, 4 layers, 4 heads, 128
 wide, context 64, batch 12, lr 1e-3 → 1e-4, no dropout), which reached 1.37 nats/char in 2000
 steps (102 s) on this corpus on an idle 2-core machine. ``defaults`` is ``genai-course
-train-gpt``'s default configuration (byte-level BPE, 512 tokens, lr 3e-3), the baseline every
+train-gpt``'s default configuration before RoPE was adopted (byte-level BPE, 512 tokens, lr 3e-3,
+learned positions), the baseline every
 ``+change`` modifies in one respect only. With ``--rounds`` the configurations are interleaved,
 so they see the same machine load. The matmul peak is re-measured after every run and the best
 value kept; on a busy machine the fraction of peak is unreliable (it can exceed 100 % when the
@@ -44,7 +45,7 @@ ANCHOR = {
     "model": dict(n_layer=4, n_head=4, n_embd=128, block_size=64),
     "train": dict(batch_size=12, lr=1e-3, min_lr=1e-4),
 }
-DEFAULTS = {  # genai-course train-gpt's defaults (gpt/run.py)
+DEFAULTS = {  # genai-course train-gpt's defaults (gpt/run.py) before RoPE was adopted (then pos="learned")
     "tokenizer": "bpe",
     "model": dict(n_layer=4, n_head=4, n_embd=128, block_size=64),
     "train": dict(batch_size=12, lr=3e-3, min_lr=3e-4),

@@ -331,3 +331,13 @@ def test_temperature_zero_and_tiny_temperatures_are_greedy(trained, capsys):
         assert code == 0, err
         outputs[t] = out
     assert outputs["0"] == outputs["1e-40"] == outputs["1e-300"]
+
+
+def test_rope_is_the_default_and_learned_positions_are_one_flag_away(tmp_path, text_file, capsys):
+    from genai_course.gpt.train import load_checkpoint
+
+    for extra, pos in (((), "rope"), (("--pos", "learned"), "learned")):
+        code, _, _ = train_tiny(tmp_path, text_file, capsys, "--max-iters", "2", *extra, out=pos)
+        assert code == 0
+        model, _, _ = load_checkpoint(tmp_path / pos)
+        assert model.config.pos == pos

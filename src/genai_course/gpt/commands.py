@@ -42,6 +42,12 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--min-lr", type=float, default=3e-4, help="final learning rate, in [0, --lr]")
     p.add_argument("--dropout", type=float, default=0.0)
     p.add_argument(
+        "--pos",
+        choices=("rope", "learned"),
+        default="rope",
+        help="positions: rope (rotary, default: measured better in benchmarks/) or learned (GPT-2's, as in chapter 2)",
+    )
+    p.add_argument(
         "--eval-interval",
         type=int,
         default=250,
@@ -144,6 +150,7 @@ TRAIN_SETTINGS = (
     "lr",
     "min_lr",
     "dropout",
+    "pos",
     "eval_interval",
     "seed",
     "device",

@@ -26,6 +26,7 @@ SETTINGS = dict(
     lr=2e-3,
     min_lr=2e-4,
     eval_interval=300,
+    pos="learned",  # GPT-2's learned positions, as the chapter-2 notebook builds it
     seed=0,
     threads=1,
 )

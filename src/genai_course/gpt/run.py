@@ -58,6 +58,7 @@ def train_gpt(
     lr: float = 3e-3,
     min_lr: float = 3e-4,
     dropout: float = 0.0,
+    pos: str = "rope",
     eval_interval: int = 250,
     seed: int = 0,
     device: str | None = None,
@@ -66,7 +67,9 @@ def train_gpt(
 ) -> dict:
     """Train a GPT on ``text`` (a UTF-8 file; default: the course corpus) and save ``out/ckpt.pt``.
 
-    The defaults are ``genai-course train-gpt``'s (without ``minutes`` or ``max_iters``: 1.7
+    ``pos`` is ``"rope"`` (rotary positions, Su et al. 2021: in ``benchmarks/README.md`` they beat
+    learned positions at equal wall time in every sweep) or ``"learned"`` (GPT-2's table, which the
+    chapter-2 notebook and the shipped ``gpt_char_small`` use). The defaults are ``genai-course train-gpt``'s (without ``minutes`` or ``max_iters``: 1.7
     minutes). ``resume`` continues the run saved in ``out``. Returns the final metrics (losses in
     nats per character over the whole validation split). Bad settings raise
     :class:`~genai_course.errors.CommandError` with a one-line message.
@@ -132,6 +135,7 @@ def train_gpt(
             n_head=n_head,
             n_embd=n_embd,
             dropout=dropout,
+            pos=pos,
         )
         model = GPT(config)
         minutes = minutes if minutes is not None or max_iters is not None else 1.7
