@@ -64,6 +64,19 @@ RECIPES = {
             "genai_course.gpt.pretrained:make_gpt_char_small",
         ),
         _recipe(
+            "codex_stdlib",
+            "25",
+            "code BPE + 4-layer GPT on the Python standard library's source (chapter 3)",
+            "genai_course.codex.pretrained:make_codex_stdlib",
+        ),
+        _recipe(
+            "codex_sft",
+            "5",
+            "codex_stdlib fine-tuned on docstring-to-function tasks of the training templates",
+            "genai_course.codex.pretrained:make_codex_sft",
+            needs=["codex_stdlib"],
+        ),
+        _recipe(
             "gan_face_attributes",
             "3",
             "attribute classifier of the procedural faces",

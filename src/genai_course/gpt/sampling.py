@@ -95,8 +95,9 @@ def generate(
     use_cache: bool = True,
     generator: torch.Generator | None = None,
     logits_hook: Callable[[torch.Tensor, torch.Tensor], torch.Tensor] | None = None,
+    stop: Callable[[torch.Tensor], torch.Tensor] | None = None,
 ) -> torch.Tensor:
-    """Extend ``idx`` (b t) by ``max_new_tokens`` tokens → (b t+n).
+    """Extend ``idx`` (b t) by up to ``max_new_tokens`` tokens → (b t+n).
 
     ``logits_hook(logits (b v), idx (b t)) -> logits (b v)``, when given, reshapes each step's
     next-token logits before temperature, top-k and top-p (and before greedy's argmax): set a
@@ -107,6 +108,10 @@ def generate(
     With ``use_cache`` each step feeds only the newest token and reuses the keys and values
     of the earlier ones. Once the sequence outgrows the context window both paths recompute
     the last ``block_size`` tokens, so they give identical results.
+
+    ``stop(idx (b t)) -> (b,) bool``, when given, is asked after every step which rows are
+    finished (a code model: the function has ended); generation ends early once all are. Rows
+    that finished first keep receiving tokens until then, so callers cut each row themselves.
     """
     if idx.dim() != 2 or idx.shape[1] == 0:
         raise ValueError(f"idx must be a (b t) tensor with t ≥ 1, got shape {tuple(idx.shape)}")
@@ -130,6 +135,8 @@ def generate(
                     f"got {tuple(logits.shape)}"
                 )
         idx = torch.cat([idx, sample_next(logits, temperature, top_k, top_p, generator)], dim=1)
+        if stop is not None and bool(stop(idx).all()):
+            break
     model.train(was_training)
     return idx
 

@@ -22,6 +22,13 @@ from pathlib import Path
 # Merges never cross these chunks, so " the" can become a token but "e. T" cannot.
 GPT2_SPLIT = re.compile(r"""'s|'t|'re|'ve|'m|'ll|'d| ?[^\W\d_]+| ?\d+| ?(?:[^\s\w]|_)+|\s+(?!\S)|\s+""")
 
+# For Python source (chapter 3): a newline *together with the indentation after it* is one chunk,
+# so BPE can learn "\n        " (new line, two levels deep) as a single token, as Codex added
+# whitespace-run tokens to GPT-3's vocabulary (Chen et al. 2021, section 3.1); identifiers keep
+# their underscores (``__init__``, ``max_len``), and English contractions get no special rule.
+CODE_SPLIT = re.compile(r"""\r?\n[ \t]*| ?[^\W\d]\w*| ?\d+| ?[^\s\w]+|[ \t]+(?!\S)|[ \t]+|\s""")
+SPLITS = {"gpt2": GPT2_SPLIT, "code": CODE_SPLIT}
+
 
 def _to_bytes(text: str) -> bytes:
     return text.encode("utf-8", errors="surrogatepass")
@@ -89,7 +96,10 @@ class ByteBPETokenizer:
 
     kind = "bpe"
 
-    def __init__(self, merges: list[tuple[int, int]]):
+    def __init__(self, merges: list[tuple[int, int]], split: str = "gpt2"):
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
+        self.split, self.pattern = split, SPLITS[split]
         self.merges = [tuple(m) for m in merges]
         self.ranks = {pair: 256 + i for i, pair in enumerate(self.merges)}
         self.vocab = [bytes([i]) for i in range(256)]
@@ -102,8 +112,11 @@ class ByteBPETokenizer:
         return 256 + len(self.merges)
 
     @classmethod
-    def train(cls, text: str, vocab_size: int, min_frequency: int = 2) -> ByteBPETokenizer:
+    def train(cls, text: str, vocab_size: int, min_frequency: int = 2, split: str = "gpt2") -> ByteBPETokenizer:
         """Learn ``vocab_size - 256`` merges; stop early when no pair occurs ``min_frequency`` times.
+
+        ``split`` picks the pre-tokenizer: ``"gpt2"`` (:data:`GPT2_SPLIT`, for prose) or ``"code"``
+        (:data:`CODE_SPLIT`, which keeps a newline and its indentation together).
 
         Ties between equally frequent pairs go to the pair that is smaller in byte order.
         Pair counts are updated only for words that contain the merged pair, so training on
@@ -113,7 +126,9 @@ class ByteBPETokenizer:
             raise ValueError(f"vocab_size must be at least 256 (the bytes), got {vocab_size}")
         if not text:
             raise ValueError("cannot train a tokenizer on empty text")
-        chunks = Counter(GPT2_SPLIT.findall(text))
+        if split not in SPLITS:
+            raise ValueError(f"split must be one of {sorted(SPLITS)}, got {split!r}")
+        chunks = Counter(SPLITS[split].findall(text))
         words = [list(_to_bytes(w)) for w in chunks]
         freqs = list(chunks.values())
         vocab = [bytes([i]) for i in range(256)]
@@ -149,7 +164,7 @@ class ByteBPETokenizer:
                     where[p].add(w)
                 words[w] = new
             del where[pair]
-        return cls(merges)
+        return cls(merges, split)
 
     def _encode_chunk(self, chunk: str) -> list[int]:
         if chunk in self._cache:
@@ -169,7 +184,7 @@ class ByteBPETokenizer:
         if not isinstance(text, str):
             raise ValueError(f"encode expects a str, got {type(text).__name__}")
         out: list[int] = []
-        for chunk in GPT2_SPLIT.findall(text):
+        for chunk in self.pattern.findall(text):
             out.extend(self._encode_chunk(chunk))
         return out
 
@@ -184,7 +199,10 @@ class ByteBPETokenizer:
         return self.vocab[i]
 
     def to_dict(self) -> dict:
-        return {"kind": self.kind, "merges": [list(m) for m in self.merges]}
+        d = {"kind": self.kind, "merges": [list(m) for m in self.merges]}
+        if self.split != "gpt2":  # files written before the code split existed stay byte-identical
+            d["split"] = self.split
+        return d
 
     def save(self, path) -> None:
         Path(path).write_text(json.dumps(self.to_dict()))
@@ -196,7 +214,7 @@ def tokenizer_from_dict(d: dict):
     if kind == "char":
         return CharTokenizer(d["chars"])
     if kind == "bpe":
-        return ByteBPETokenizer([tuple(m) for m in d["merges"]])
+        return ByteBPETokenizer([tuple(m) for m in d["merges"]], d.get("split", "gpt2"))
     raise ValueError(f"unknown tokenizer description: expected kind 'char' or 'bpe', got {kind!r}")
 
 
