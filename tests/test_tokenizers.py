@@ -5,7 +5,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from genai_course.data.corpus import load_course_text
-from genai_course.gpt.tokenizers import ByteBPETokenizer, CharTokenizer, bytes_to_unicode, load_tokenizer, merge_pair
+from genai_course.gpt.tokenizers import (
+    ByteBPETokenizer,
+    CharTokenizer,
+    bytes_to_unicode,
+    load_tokenizer,
+    merge_pair,
+    tokenizer_from_dict,
+)
 
 SAMPLE = load_course_text()[:60_000]
 
@@ -86,3 +93,24 @@ def test_agrees_with_huggingface_tokenizers():
     assert our_merges == hf_merges
     text = load_course_text()[-50_000:]  # held-out text: same number of tokens
     assert len(ours.encode(text)) == len(hf.encode(text).ids)
+
+
+def test_code_split_keeps_a_newline_with_its_indentation():
+    from genai_course.gpt.tokenizers import CODE_SPLIT
+
+    src = "class A:\n    def f(self, max_len):\n        return self.__x  # done\n\n\nx = 1\n"
+    chunks = CODE_SPLIT.findall(src)
+    assert "".join(chunks) == src  # the split loses nothing
+    assert "\n        " in chunks and "\n    " in chunks and " max_len" in chunks and "__x" in chunks
+    tok = ByteBPETokenizer.train(src * 50, 300, split="code")
+    assert tok.decode(tok.encode(src)) == src
+    assert tok.encode("\n        ") == [tok.encode("\n        ")[0]]  # two levels deep: one token
+    again = tokenizer_from_dict(json.loads(json.dumps(tok.to_dict())))
+    assert again.split == "code" and again.encode(src) == tok.encode(src)
+
+
+def test_a_saved_prose_tokenizer_has_no_split_key_and_loads_as_before():
+    tok = ByteBPETokenizer.train("the cat sat on the mat " * 20, 270)
+    assert "split" not in tok.to_dict() and tokenizer_from_dict(tok.to_dict()).split == "gpt2"
+    with pytest.raises(ValueError, match="split"):
+        ByteBPETokenizer([], split="rust")
