@@ -2,7 +2,7 @@
 
 A code model copies what it saw, and the internet's Python is full of ``eval(input())``,
 ``subprocess.run(cmd, shell=True)`` and passwords pasted into source. The Codex paper (Chen et
-al. 2021, §7.5 and appendix G) lists insecure code among the model's hazards. Before a sample is
+al. 2021, §7.5) lists insecure code among the model's hazards. Before a sample is
 run or shown to a user, this lint flags the constructs that most often turn a bug into a
 security hole, in the spirit of Bandit (https://bandit.readthedocs.io):
 

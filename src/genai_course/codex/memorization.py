@@ -1,33 +1,36 @@
 r"""Memorisation: does a generated sample copy its training corpus verbatim?
 
 A model that reproduces long stretches of its training data is reciting, not writing — and for
-code the recitation may carry a licence. Copilot's study of this (Ziegler 2021) and the Codex
-paper (Chen et al. 2021, appendix) measure the *longest span a sample shares verbatim with the
-training set*. That is the quantity here:
+code the recitation may carry a licence (Chen et al. 2021, §7.7, discuss both). The usual
+measure, as in GitHub's study of recitation by Copilot (Ziegler 2021), is the *longest span a
+sample shares verbatim with the training set*. That is the quantity here:
 
     longest_common_ngram(sample) = max { L : some L consecutive tokens of the sample occur,
                                              in the same order, somewhere in the corpus }
 
-**Tokens.** Spans are counted in *lexical* tokens of Python — names, numbers, strings,
-operators — not in the model's BPE pieces, so the measure does not change when the tokenizer
-does. Comments and whitespace (including indentation) are dropped: re-indenting or
-re-commenting a copied function does not make it original (inside multi-line strings such as
-docstrings, the indentation at the start of each line is dropped for the same reason). :func:`code_tokens` is one regular
-expression rather than the :mod:`tokenize` module, for three reasons: it is about five times
-faster on the 12 MB corpus; it never fails, whereas a generated sample is often cut mid-string
-or mid-bracket and ``tokenize`` then raises; and it splits text the same way on every Python
-version (3.12's ``tokenize`` breaks f-strings into pieces). On complete code it agrees with
-``tokenize`` token for token, f-strings aside (a test checks).
+**Tokens.** Spans are counted in *lexical* tokens of Python — names, numbers, strings, operators
+— not in the model's BPE pieces, so the measure does not change when the tokenizer does.
+Comments and whitespace (including indentation) are dropped: re-indenting or re-commenting a
+copied function does not make it original (inside multi-line strings such as docstrings, the
+indentation at the start of each line is dropped for the same reason). :func:`code_tokens` is
+one regular expression rather than the :mod:`tokenize` module, for three reasons: it is about
+three times faster on the 12 MB corpus (2 s against 6 s here); it never fails, whereas a
+generated sample is often cut mid-string or mid-bracket and ``tokenize`` then raises; and it
+splits text the same way on every Python version (3.12's ``tokenize`` breaks f-strings into
+pieces). On complete code it agrees with ``tokenize`` token for token, f-strings aside (a test
+checks).
 
 **Index.** A *suffix array* of the corpus's token ids: the start of every suffix, sorted in
 lexicographic order of the suffixes. All suffixes that begin with a given span are then
 adjacent, so whether a span occurs — and the longest prefix of a sample that occurs — is a
-binary search (log₂ of 3 million ≈ 22 comparisons). For each start position i in the sample,
+binary search (log₂ of 1.2 million ≈ 20 comparisons). For each start position i in the sample,
 the longest match starting at i is the longer common prefix with the two suffixes between which
 the sample's suffix i would be inserted; the answer is the maximum over i. The array is built
 by prefix doubling (Manber & Myers 1993): sort suffixes by their first 1, 2, 4, 8, … tokens,
 each round ranking by pairs of ranks from the round before and re-sorting only the groups that
-are still tied, so the cost is a few numpy sorts.
+are still tied, so the cost is a few numpy sorts. On Python 3.11's standard library (729 files,
+11.6 MB, 1.17 million tokens) reading takes about 1 s, building the index about 4 s (2 s
+tokenizing, 1.6 s sorting) and 185 MB at peak; one query takes milliseconds.
 
 Files are joined with a separator token that no sample contains, so no match spans two files.
 """

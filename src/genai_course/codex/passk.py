@@ -86,14 +86,14 @@ def pass_at_k_per_problem(num_samples: int | Sequence[int], num_correct: Sequenc
     correct = np.asarray(num_correct)
     if correct.ndim != 1 or len(correct) == 0:
         raise ValueError(f"num_correct must be a non-empty 1-D sequence of counts, got shape {correct.shape}")
-    samples = np.broadcast_to(np.asarray(num_samples), correct.shape) if np.ndim(num_samples) == 0 else None
-    if samples is None:
-        samples = np.asarray(num_samples)
-        if samples.shape != correct.shape:
-            raise ValueError(
-                f"num_samples must be one number or one per problem: got {samples.shape[0]} counts "
-                f"for {correct.shape[0]} problems"
-            )
+    samples = np.asarray(num_samples)
+    if samples.ndim == 0:  # one n for every problem
+        samples = np.full(correct.shape, samples)
+    elif samples.shape != correct.shape:
+        raise ValueError(
+            f"num_samples must be one number or one per problem: got {samples.shape} counts for "
+            f"{correct.shape[0]} problems"
+        )
     for name, values in (("num_samples", samples), ("num_correct", correct)):
         if not np.issubdtype(values.dtype, np.integer):
             raise ValueError(f"{name} must hold integers, got dtype {values.dtype}")

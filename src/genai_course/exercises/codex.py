@@ -105,7 +105,12 @@ def check_pass_at_k(pass_at_k) -> Feedback:
 
 
 SHELL_TRUE_CASES = [  # (source, lines the rule must return, hint if it gets this one wrong)
-    ("import subprocess\nsubprocess.run('ls ' + folder, shell=True)\n", [2], ""),
+    (
+        "import subprocess\nsubprocess.run('ls ' + folder, shell=True)\n",
+        [2],
+        "for call, name in resolved_calls(tree), flag call.lineno when name starts with 'subprocess.' and "
+        "keyword(call, 'shell') is the constant True (both helpers are in genai_course.codex.lint).",
+    ),
     (
         "import subprocess\nsubprocess.run(['ls', folder])\n",
         [],
@@ -285,7 +290,7 @@ def check_memory_limit(limit_memory) -> Feedback:
             shown = "unlimited" if hard == resource.RLIM_INFINITY else str(hard)
             fail(
                 f"After {mib} the soft limit is right but the hard limit is {shown}, so the program can raise its "
-                "own soft limit back (setrlimit(RLIMIT_AS, (hard, hard))) and escape. Hint: set both: "
+                "own soft limit back up to the hard limit, setrlimit(RLIMIT_AS, (hard, hard)), and escape. Hint: set both: "
                 "resource.setrlimit(resource.RLIMIT_AS, (max_bytes, max_bytes)); the hard limit can only go down."
             )
         if report["raise"] != "refused":  # pragma: no cover - implied by hard == expected
