@@ -1,0 +1,73 @@
+"""Measuring a tokenizer and a model on code: tokens per line, and where the loss goes.
+
+:func:`token_kind` sorts a token by what it holds, so the per-token loss of a code model can be
+split into indentation, names, punctuation and so on (:func:`loss_by_kind`): which parts of a
+program does the model find easy, and where do its nats go?
+"""
+
+from __future__ import annotations
+
+import keyword
+from collections import defaultdict
+
+KINDS = ("newline+indent", "space", "keyword", "name", "number", "punctuation", "mixed")
+
+
+def tokens_per_line(tokenizer, text: str) -> float:
+    """Mean tokens per line of ``text`` (lines as ``str.splitlines`` counts them)."""
+    lines = text.count("\n") + (not text.endswith("\n"))
+    return len(tokenizer.encode(text)) / max(1, lines)
+
+
+def token_kind(piece: str) -> str:
+    """The kind of one token's text: ``"newline+indent"`` (a newline with or without the
+    indentation after it), ``"space"``, ``"keyword"``, ``"name"``, ``"number"``, ``"punctuation"``
+    or ``"mixed"`` (anything else, such as ``"):"`` followed by a name, or a partial character)."""
+    core = piece.strip(" ")
+    if piece and not piece.strip(" \t") and "\n" not in piece:
+        return "space"
+    if "\n" in piece and not piece.strip():
+        return "newline+indent"
+    if core and (core.isidentifier() or core.replace("_", "a").isalnum() and not core[0].isdigit()):
+        return "keyword" if keyword.iskeyword(core) or keyword.issoftkeyword(core) else "name"
+    if core.isdigit():
+        return "number"
+    if core and not any(ch.isalnum() or ch == "_" or ch.isspace() for ch in core):
+        return "punctuation"
+    return "mixed"
+
+
+def loss_by_kind(model, tokenizer, ids, device="cpu", batch_size: int = 32) -> dict[str, dict[str, float]]:
+    """Per-token loss (nats) of ``model`` on ``ids`` (t,), in consecutive windows of the context
+    length, grouped by :func:`token_kind` of the *predicted* token →
+    ``{kind: {"tokens": share of tokens, "loss": mean nats, "share_of_loss": share of all nats}}``."""
+    import torch
+
+    t = model.config.block_size
+    n = (len(ids) - 1) // t
+    if n == 0:
+        raise ValueError(f"need more than one context window ({t + 1} tokens) of text, got {len(ids)}")
+    x = ids[: n * t].view(n, t)
+    y = ids[1 : n * t + 1].view(n, t)
+    losses = []
+    model.eval()
+    with torch.no_grad():
+        for i in range(0, n, batch_size):
+            logits, _ = model(x[i : i + batch_size].to(device))
+            losses.append(
+                torch.nn.functional.cross_entropy(
+                    logits.transpose(1, 2), y[i : i + batch_size].to(device), reduction="none"
+                ).cpu()
+            )
+    loss = torch.cat(losses).flatten()  # (n·t,)
+    kinds = [token_kind(tokenizer.decode([i])) for i in range(tokenizer.vocab_size)]
+    total, count = defaultdict(float), defaultdict(int)
+    for target, value in zip(y.flatten().tolist(), loss.tolist(), strict=True):
+        total[kinds[target]] += value
+        count[kinds[target]] += 1
+    all_nats, all_tokens = sum(total.values()), len(loss)
+    return {
+        k: {"tokens": count[k] / all_tokens, "loss": total[k] / count[k], "share_of_loss": total[k] / all_nats}
+        for k in KINDS
+        if count[k]
+    }
