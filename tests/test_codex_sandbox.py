@@ -113,6 +113,63 @@ def test_a_syntax_error_is_a_failure_with_its_message():
     assert "program.py" in result.stderr
 
 
+def test_the_standard_library_works_inside():
+    """-I -S and Landlock's read rules still leave what HumanEval programs import, plus threads,
+    temporary files and subprocesses; site-packages (numpy …) are deliberately absent."""
+    result = run(
+        """
+        import collections, datetime, decimal, fractions, functools, hashlib, heapq, itertools, json, math
+        import random, re, string, subprocess, sys, tempfile, threading, typing, ctypes
+        with tempfile.TemporaryDirectory() as d:
+            open(d + "/f", "w").write("x")
+        t = threading.Thread(target=print, args=("thread",))
+        t.start(); t.join()
+        print(subprocess.run(["echo", "child"], capture_output=True, text=True).stdout.strip())
+        print(hashlib.sha256(b"x").hexdigest()[:8], json.dumps({"a": 1}), math.comb(5, 2))
+        try:
+            import numpy
+        except ImportError:
+            print("no numpy")
+        """
+    )
+    assert result.passed, result
+    assert result.stdout.split("\n")[:4] == ["thread", "child", '2d711642 {"a": 1} 10', "no numpy"]
+
+
+def test_residual_limit_code_aimed_at_the_harness_can_forge_a_pass():
+    """The documented limit of the verdict (see genai_course.codex.isolation): untrusted code shares
+    its process with the runner, so it can find the nonce's pipe among its descriptors. If this
+    test ever fails, the limit is gone: update the docstrings."""
+    result = run(
+        """
+        import os, stat
+
+        def pipes():
+            for fd in range(3, 64):
+                try:
+                    if stat.S_ISFIFO(os.fstat(fd).st_mode):
+                        yield fd
+                except OSError:
+                    pass
+
+        nonce = b""
+        for fd in pipes():
+            os.set_blocking(fd, False)
+            try:
+                nonce = nonce or os.read(fd, 64)  # only the nonce's pipe has something to read
+            except OSError:
+                pass
+        for fd in pipes():
+            try:
+                os.write(fd, nonce)
+            except OSError:
+                pass
+        os._exit(0)  # the "tests" never ran
+        """
+    )
+    assert result.status == "passed"
+
+
 # --- time
 
 
@@ -201,7 +258,8 @@ def test_a_fork_bomb_is_bounded_and_dies_with_the_call():
         """,
         timeout=1.5,
     )
-    assert result.status == "timeout" and result.seconds < 1.5 + SLACK
+    # Killing ~300 processes takes the kernel a while on a busy machine; then nothing is left.
+    assert result.status == "timeout" and result.seconds < 1.5 + SLACK + 5.0
     assert survivors(result.stdout.split()[0]) == []
 
 

@@ -324,12 +324,29 @@ def set_limits(limits: dict[str, int], in_user_namespace: bool) -> dict[str, str
     nproc = limits["processes"]
     if os.getuid() == 0:
         report["process limit"] = "missing: the kernel does not apply RLIMIT_NPROC to root (uid 0)"
-    elif not in_user_namespace:
-        report["process limit"] = "missing: without a user namespace RLIMIT_NPROC would count all your processes"
-    else:
+    elif in_user_namespace:
         resource.setrlimit(resource.RLIMIT_NPROC, (nproc, nproc))
         report["process limit"] = f"active: RLIMIT_NPROC {nproc}, counted inside the user namespace"
+    else:
+        # Outside a user namespace the kernel counts every process and thread of your user id on
+        # the machine, so the limit is what runs now plus the program's share.
+        running = _count_my_tasks()
+        resource.setrlimit(resource.RLIMIT_NPROC, (running + nproc, running + nproc))
+        report["process limit"] = f"active: RLIMIT_NPROC {running} (your tasks now) + {nproc}"
     return report
+
+
+def _count_my_tasks() -> int:
+    """Processes and threads of this real user id, as RLIMIT_NPROC counts them."""
+    uid, count = os.getuid(), 0
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if os.stat(f"/proc/{entry}").st_uid == uid:
+                    count += len(os.listdir(f"/proc/{entry}/task"))
+            except OSError:
+                pass  # it ended meanwhile
+    return count
 
 
 # --- the runner: supervisor → init → program
@@ -401,7 +418,7 @@ def _run_program(verdict_fd: int, nonce_fd: int) -> None:
     sys.argv = ["program.py"]
     namespace = {"__name__": "__main__", "__builtins__": builtins, "__file__": "program.py"}
     try:
-        with open("program.py", encoding="utf-8") as f:
+        with open("program.py", "rb") as f:  # bytes: compile() decodes, honouring a coding line
             source = f.read()
         exec(compile(source, "program.py", "exec"), namespace)
     except BaseException as exc:  # SystemExit and KeyboardInterrupt included: the tests did not finish
@@ -485,7 +502,7 @@ def _init(config: dict[str, str], readable: list[str], files: list[str], namespa
         entries["program_exit"] = os.waitstatus_to_exitcode(status)
     entries["program_cpu"] = f"{usage.ru_utime + usage.ru_stime:.3f}"
     _report(report_fd, entries)
-    os._exit(0)  # as pid 1, this kills whatever the program left behind
+    os._exit(0)  # as pid 1 this kills whatever the program left behind (else the subreaper does)
 
 
 def main() -> None:
@@ -517,6 +534,8 @@ def main() -> None:
         layers[f"{name} namespace"] = f"active: {what}" if name in namespaces else f"missing: {why}"
     try:
         prctl(PR_SET_CHILD_SUBREAPER, 1)
+        if not os.path.exists(f"/proc/self/task/{os.getpid()}/children"):
+            raise OSError("/proc/<pid>/task/<tid>/children is missing (kernel built without CONFIG_PROC_CHILDREN)")
         layers["subreaper"] = "active: orphans of the program are killed when it ends"
     except OSError as e:
         layers["subreaper"] = f"missing: {e}"
@@ -526,10 +545,15 @@ def main() -> None:
     if init == 0:
         try:
             _init(config, readable, files, namespaces, layers)
-        finally:
-            os._exit(70)  # only reached if _init raised: a harness error, reported by its exit code
+        except BaseException:  # a harness error, not the program's: say what it was
+            import traceback
+
+            traceback.print_exc()
+        os._exit(70)
     for fd in (int(config["verdict_fd"]), nonce_fd):
         os.close(fd)
+    # If the parent ever has to kill us, it also needs init's pid to wait for the namespace to go.
+    _report(report_fd, {"init_pid": init})
     timed_out = False
     ended, status = os.waitpid(init, os.WNOHANG)
     while not ended:

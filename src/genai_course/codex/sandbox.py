@@ -44,6 +44,7 @@ come from the operating system, outside the interpreter the program controls.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import os
@@ -80,7 +81,7 @@ class Limits:
     file_bytes: int = 16 << 20  # RLIMIT_FSIZE: largest file the program may write
     open_files: int = 256  # RLIMIT_NOFILE
     processes: int = 64  # RLIMIT_NPROC inside the user namespace (threads count too)
-    pid_max: int = 512  # pid_max of the pid namespace (the kernel's minimum is 301)
+    pid_max: int = 301  # pid_max of the pid namespace: the kernel's minimum, ≤ 300 tasks
     cpu_seconds: int | None = None  # RLIMIT_CPU, per process
     output_bytes: int = 64 << 10  # kept of each of stdout and stderr (head and tail)
     output_limit_bytes: int = 8 << 20  # read of each before the pipe is closed on the program
@@ -232,6 +233,24 @@ def _read_available(fd: int) -> bytes:
         data += chunk
 
 
+def _wait_for_exit(pid: int, limit: float) -> None:
+    """Wait (at most ``limit`` seconds) until a process that is not our child has ended. For the
+    sandbox's init that means its whole pid namespace is gone: the kernel empties it first."""
+    try:
+        pidfd = os.pidfd_open(pid)
+    except (AttributeError, OSError):  # already gone (or no pidfd on this system: poll /proc)
+        deadline = time.monotonic() + limit
+        while os.path.exists(f"/proc/{pid}") and time.monotonic() < deadline:
+            time.sleep(0.01)
+        return
+    try:
+        with selectors.DefaultSelector() as selector:
+            selector.register(pidfd, selectors.EVENT_READ)
+            selector.select(limit)
+    finally:
+        os.close(pidfd)
+
+
 def _parse_report(text: str) -> dict[str, str]:
     return dict(line.split("\t", 1) for line in text.splitlines() if "\t" in line)
 
@@ -262,7 +281,7 @@ def execute(
     verdict_read, verdict_write = os.pipe()
     report_read, report_write = os.pipe()
     try:
-        Path(workdir, "program.py").write_text(program, encoding="utf-8")
+        Path(workdir, "program.py").write_bytes(program.encode("utf-8", "surrogatepass"))
         nonce = secrets.token_hex(16).encode()
         # pass_fds keeps descriptor numbers, so the runner is told the same numbers we hold.
         header = _header(workdir, timeout, limits, verdict_write, report_write, disable)
@@ -287,12 +306,15 @@ def execute(
             pass
         stdout, stderr, overflow, late = _collect(proc, started + timeout + GRACE_SECONDS, limits)
         if late:  # the supervisor did not keep its own clock: kill its whole process group
-            os.killpg(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
         proc.wait()
         for stream in (proc.stdout, proc.stderr):
             stream.close()
         verdict = _read_available(verdict_read)
         report = _parse_report(_read_available(report_read).decode("utf-8", "replace"))
+        if late and "init_pid" in report:
+            _wait_for_exit(int(report["init_pid"]), limit=5.0)
     finally:
         for fd in (verdict_read, report_read, verdict_write, report_write):
             if fd >= 0:
@@ -356,7 +378,7 @@ def layers() -> dict[str, str]:
     """Which defence layers this machine provides, found by running a program, not by guessing:
     ``{name: "active: …" | "missing: why"}``."""
     found = {
-        "process group": "active: own session and process group, killed as a whole",
+        "process group": "active: its own session and process group, away from your terminal's signals",
         "temp dir": "active: a fresh working directory, deleted afterwards",
         "env cleared": f"active: the program sees only {', '.join(sorted([*CLEAN_ENVIRONMENT, 'HOME', 'TMPDIR']))}",
         "output cap": "active: stdout and stderr read up to a limit, then closed",
@@ -378,5 +400,5 @@ subprocess.Popen = None
 # `os` is a thin wrapper around the C module `posix`, which the guard did not touch.
 import posix
 status = posix.system("echo escaped the guard > proof.txt")
-print(open("proof.txt").read().strip(), "(exit status", status, ")")
+print(open("proof.txt").read().strip(), f"(exit status {status})")
 """
