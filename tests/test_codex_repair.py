@@ -41,3 +41,26 @@ def test_a_one_line_docstring_is_opened_up():
     assert add_example(prompt, "f", "1", "1") == 'def f(x):\n    """Return x.\n    >>> f(1)\n    1\n    """\n'
     with pytest.raises(ValueError, match="no docstring"):
         add_example("def f(x):\n    x = 1\n", "f", "1", "1")
+
+
+def test_the_loop_feeds_the_failing_test_back_and_stops_when_solved(monkeypatch):
+    """A stand-in model that answers correctly only once the docstring holds the edge case."""
+    from genai_course.codex import completion
+    from genai_course.codex.completion import Sample
+    from genai_course.codex.repair import repair_loop
+
+    task = tasks.make_task("product_odds", 0)
+    calls = []
+
+    def fake_sample(model, tokenizer, prompt, n, **kwargs):
+        calls.append((prompt, n))
+        body = task.solution if f"{task.entry_point}([])" in prompt else "    return 0\n"
+        return [Sample(text=body, raw=body, n_tokens=1)] * n
+
+    monkeypatch.setattr(completion, "sample_completions", fake_sample)
+    (traces,) = repair_loop(None, None, [task], tasks.program, trials=3, rounds=2)
+    assert len(calls) == 2 and calls[0][1] == 3 and calls[1][1] == 3  # runs sharing a prompt are sampled together
+    for trace in traces:
+        assert trace.passed == [False, True]
+        assert trace.feedback == [f">>> {task.entry_point}([]) → 1"]
+        assert not trace.solved_within(0) and trace.solved_within(1)

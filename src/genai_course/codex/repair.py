@@ -70,38 +70,66 @@ class RepairTrace:
         return any(self.passed[: rounds + 1])
 
 
+def feedback_prompt(task, prompt: str, stderr: str) -> tuple[str, str]:
+    """The next round's prompt after a failure, and a one-line note of what was added."""
+    found = failing_assertion(stderr)
+    if found is None:
+        return prompt, "(not a wrong answer: resample)"
+    try:
+        return add_example(prompt, task.entry_point, *found), f">>> {task.entry_point}({found[0]}) → {found[1]}"
+    except (SyntaxError, ValueError, StopIteration):
+        return prompt, "(the example could not be added: resample)"
+
+
 def repair_loop(
     model,
     tokenizer,
-    task,
+    problems,
     build_program,
+    trials: int = 4,
     rounds: int = 2,
     temperature: float = 0.8,
     seed: int = 0,
     max_new_tokens: int = 128,
-) -> RepairTrace:
-    """Sample, run, and on a wrong answer add the failing test to the docstring; up to ``rounds`` repairs."""
-    from .completion import sample_completions
-    from .sandbox import execute
+) -> list[list[RepairTrace]]:
+    """Run the loop ``trials`` times on every problem: sample, run, and after a wrong answer add the
+    failing test to the docstring, for up to ``rounds`` repairs → ``traces[problem][trial]``.
 
-    trace, prompt = RepairTrace(), task.prompt
+    All runs advance one round at a time: runs that share a prompt are sampled together and all
+    programs of a round go to the sandbox at once, so the loop costs about what the same number of
+    plain samples costs.
+    """
+    from .completion import sample_completions
+    from .sandbox import execute_many
+
+    traces = [[RepairTrace() for _ in range(trials)] for _ in problems]
+    prompts = [[p.prompt] * trials for p in problems]
     for r in range(rounds + 1):
-        (sample,) = sample_completions(
-            model, tokenizer, prompt, n=1, temperature=temperature, seed=seed * 1000 + r, max_new_tokens=max_new_tokens
-        )
-        result = execute(build_program(task, sample.text))
-        trace.prompts.append(prompt)
-        trace.completions.append(sample.text)
-        trace.passed.append(result.passed)
-        if result.passed:
+        open_runs = [(i, j) for i in range(len(problems)) for j in range(trials) if not any(traces[i][j].passed)]
+        if not open_runs:
             break
-        found = failing_assertion(result.stderr)
-        if found is None:
-            trace.feedback.append(f"({result.reason or result.status}: resample)")
-            continue
-        try:
-            prompt = add_example(prompt, task.entry_point, *found)
-            trace.feedback.append(f">>> {task.entry_point}({found[0]}) → {found[1]}")
-        except (SyntaxError, ValueError, StopIteration):
-            trace.feedback.append("(the example could not be added: resample)")
-    return trace
+        groups: dict[tuple[int, str], list[int]] = {}
+        for i, j in open_runs:
+            groups.setdefault((i, prompts[i][j]), []).append(j)
+        completions: dict[tuple[int, int], str] = {}
+        for g, ((i, prompt), js) in enumerate(groups.items()):
+            samples = sample_completions(
+                model,
+                tokenizer,
+                prompt,
+                n=len(js),
+                temperature=temperature,
+                seed=seed + 1000 * r + 7919 * g + 104729 * i,
+                max_new_tokens=max_new_tokens,
+            )
+            completions.update({(i, j): s.text for j, s in zip(js, samples, strict=True)})
+        results = execute_many([build_program(problems[i], completions[i, j]) for i, j in open_runs])
+        for (i, j), result in zip(open_runs, results, strict=True):
+            trace = traces[i][j]
+            trace.prompts.append(prompts[i][j])
+            trace.completions.append(completions[i, j])
+            trace.passed.append(result.passed)
+            if not result.passed and r < rounds:
+                prompts[i][j], note = feedback_prompt(problems[i], prompts[i][j], result.stderr)
+                trace.feedback.append(note)
+    return traces
