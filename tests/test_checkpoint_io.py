@@ -94,6 +94,10 @@ def _loaders():
         ("dpo", rlhf_pretrained.load_dpo),
     ):
         yield f"rlhf_{name}.pt", load
+    from genai_course.codex.pretrained import load_code_model
+
+    for name in ("codex_stdlib", "codex_sft"):
+        yield f"{name}.pt", lambda name=name: load_code_model(name)
 
 
 def test_every_shipped_file_has_a_loader_below():
