@@ -104,3 +104,18 @@ def test_mean_logprob_equals_a_hand_computed_score(tiny):
         logp = model(torch.tensor([ids[:-1]]))[0][0].log_softmax(-1)
     expected = torch.stack([logp[i - 1, ids[i]] for i in range(len(head), len(ids))]).mean().item()
     assert score == pytest.approx(expected, abs=1e-5)
+
+
+def test_the_public_complete_returns_bodies_that_make_programs():
+    from genai_course.codex import complete, tasks
+    from genai_course.codex.sandbox import execute
+
+    task = tasks.make_task("sum_list", 0)
+    bodies = complete(task.prompt, n=3, temperature=0.8, seed=1, max_new_tokens=64)
+    assert len(bodies) == 3 and all(isinstance(b, str) for b in bodies)
+    assert all(function_end(b) is None for b in bodies)  # the body only, cut where the function ends
+    assert complete(task.prompt, n=3, temperature=0.8, seed=1, max_new_tokens=64) == bodies
+    for body in bodies:  # every completion makes a program the sandbox can judge, passed or not
+        assert execute(tasks.program(task, body)).status in ("passed", "failed")
+    with pytest.raises(ValueError, match="prompt"):
+        complete("   ")

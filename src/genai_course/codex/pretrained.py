@@ -28,7 +28,7 @@ VOCAB_SIZE = 2048
 MODEL = dict(block_size=256, n_layer=4, n_head=6, n_embd=192, pos="rope", dropout=0.0)
 # keyword arguments of genai_course.gpt.train.TrainConfig for each stage
 PRETRAIN = dict(batch_size=16, max_iters=1200, lr=2e-3, min_lr=2e-4, warmup_iters=50, eval_interval=250, seed=0)
-FINETUNE = dict(batch_size=16, max_iters=300, lr=5e-4, min_lr=5e-5, warmup_iters=20, eval_interval=100, seed=0)
+FINETUNE = dict(batch_size=16, max_iters=200, lr=5e-4, min_lr=5e-5, warmup_iters=20, eval_interval=100, seed=0)
 FINETUNE_TASKS = dict(n_per_template=60, seed=0)  # tasks per training template, and their seed
 THREADS = 1  # one thread: steady when other jobs share the CPU (two spin-wait against them)
 
