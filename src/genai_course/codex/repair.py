@@ -91,6 +91,7 @@ def repair_loop(
     temperature: float = 0.8,
     seed: int = 0,
     max_new_tokens: int = 128,
+    timeout: float = 3.0,
 ) -> list[list[RepairTrace]]:
     """Run the loop ``trials`` times on every problem: sample, run, and after a wrong answer add the
     failing test to the docstring, for up to ``rounds`` repairs → ``traces[problem][trial]``.
@@ -123,7 +124,7 @@ def repair_loop(
                 max_new_tokens=max_new_tokens,
             )
             completions.update({(i, j): s.text for j, s in zip(js, samples, strict=True)})
-        results = execute_many([build_program(problems[i], completions[i, j]) for i, j in open_runs])
+        results = execute_many([build_program(problems[i], completions[i, j]) for i, j in open_runs], timeout=timeout)
         for (i, j), result in zip(open_runs, results, strict=True):
             trace = traces[i][j]
             trace.prompts.append(prompts[i][j])
