@@ -165,20 +165,3 @@ def mean_logprob(model, tokenizer, prompt: str, completions: list[str]) -> list[
             token_lp = logp.gather(-1, targets[:, None])[:, 0]
             scores.append(token_lp[-n_new:].mean().item())
     return scores
-
-
-def complete(
-    prompt: str,
-    n: int = 1,
-    temperature: float = 0.2,
-    top_p: float = 0.95,
-    max_new_tokens: int = 256,
-    seed: int = 0,
-) -> list[str]:
-    """The public API (see :func:`genai_course.codex.complete`): bodies by the shipped ``codex_sft``."""
-    from ..utils import pick_device
-    from .pretrained import cached_code_model
-
-    model, tokenizer, _ = cached_code_model("codex_sft", str(pick_device()))
-    samples = sample_completions(model, tokenizer, prompt, n, temperature, top_p, max_new_tokens, seed)
-    return [s.text for s in samples]
