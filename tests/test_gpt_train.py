@@ -103,7 +103,8 @@ def test_nan_loss_raises_at_once_and_nothing_nan_is_saved(tmp_path):
     tok = CharTokenizer.train(TEXT)
     train_ids, val_ids, cpt = prepare_data(TEXT, tok)
     m = small_model(tok.vocab_size)
-    with pytest.raises(TrainingDiverged, match="loss became nan at step 1"):
+    # step 0 runs at the warm-up's starting rate, 0 (as transformers' linear warm-up does); step 1 at 1e30
+    with pytest.raises(TrainingDiverged, match="loss became nan at step 2"):
         train(
             m,
             train_ids,

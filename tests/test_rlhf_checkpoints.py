@@ -63,3 +63,23 @@ def test_a_damaged_checkpoint_names_the_file_and_the_fix(tmp_path, monkeypatch):
     torch.save({"format": "something else"}, tmp_path / "rlhf_sft.pt")
     with pytest.raises(ValueError, match="not a genai-course RLHF 'sft' checkpoint.*recipe rlhf_sft"):
         shipped.load_sft()
+
+
+def test_each_rlhf_checkpoint_builds_its_own_model(tmp_path, monkeypatch):
+    """The files carry their GPT config and tokenizer: a policy loads without the base checkpoint."""
+    import genai_course.checkpoint_io as cio
+
+    blob = torch.load(cio.checkpoint_path("rlhf_sft.pt"), weights_only=True)
+    assert blob["model_config"]["n_layer"] >= 1 and blob["tokenizer"]
+    monkeypatch.setattr(cio, "SHIPPED_DIR", tmp_path)  # the base GPT checkpoint is absent here
+    (tmp_path / "MANIFEST.json").write_text('{"files": {}}')
+    torch.save(blob, tmp_path / "rlhf_sft.pt")
+    model, tokenizer, _ = shipped.load_sft()
+    assert model.config.to_dict() == blob["model_config"] and tokenizer.vocab_size == model.config.vocab_size
+    assert not (tmp_path / "gpt_char_small.pt").exists()
+    torch.save({**blob, "model_config": {"n_layer": "four"}}, tmp_path / "rlhf_sft.pt")
+    with pytest.raises(ValueError, match="rlhf_sft.pt has a malformed model config"):
+        shipped.load_sft()
+    torch.save({**blob, "tokenizer": {**blob["tokenizer"], "kind": "nonsense"}}, tmp_path / "rlhf_sft.pt")
+    with pytest.raises(ValueError, match="rlhf_sft.pt has a malformed tokenizer|rlhf_sft.pt is inconsistent"):
+        shipped.load_sft()

@@ -13,16 +13,21 @@ import math
 import torch
 
 
-def warmup_cosine(step: int, total: int, warmup: int, min_ratio: float = 0.0) -> float:
-    """Learning-rate multiplier: linear warm-up over ``warmup`` steps, then cosine decay to ``min_ratio``.
+def warmup_cosine(progress: float, warmup: float, min_ratio: float = 0.0) -> float:
+    """Learning-rate multiplier at ``progress`` ∈ [0, 1] of a run: linear warm-up over its first
+    ``warmup`` (a fraction too), then cosine decay to ``min_ratio`` (SGDR, Loshchilov & Hutter, 2017).
 
-    step 0 … warmup-1: (step + 1) / warmup; afterwards min_ratio + ½(1 − min_ratio)(1 + cos(π·progress)),
-    progress running from 0 at the end of the warm-up to 1 at ``total`` (SGDR, Loshchilov & Hutter, 2017).
+    progress < warmup:  progress / warmup
+    afterwards:         min_ratio + ½(1 − min_ratio)(1 + cos(π·u)),  u = (progress − warmup) / (1 − warmup)
+
+    Progress is a fraction, so the same schedule serves a loop that counts steps (pass
+    ``(step + 1) / steps``: the first step already gets ``1 / warmup_steps`` of the rate, the last
+    one exactly ``min_ratio``) and a loop that runs on a time budget (``elapsed / max_seconds``).
     """
-    if step < warmup:
-        return (step + 1) / warmup
-    progress = min(1.0, (step - warmup) / max(1, total - warmup))
-    return min_ratio + 0.5 * (1.0 - min_ratio) * (1.0 + math.cos(math.pi * progress))
+    if progress < warmup:
+        return progress / warmup
+    u = min(1.0, (progress - warmup) / max(1e-9, 1.0 - warmup))
+    return min_ratio + 0.5 * (1.0 - min_ratio) * (1.0 + math.cos(math.pi * u))
 
 
 def clipped_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, max_norm: float | None = 1.0) -> float:
@@ -36,10 +41,12 @@ def clipped_step(optimizer: torch.optim.Optimizer, loss: torch.Tensor, max_norm:
 
 
 class EMA:
-    """Exponential moving average of a network's weights and buffers: ``ema.update(net)`` after each step.
+    """Exponential moving average of a network's weights: ``ema.update(net)`` after each optimizer step.
 
-    θ_ema ← decay · θ_ema + (1 − decay) · θ. ``ema.model`` is a frozen copy in eval mode; integer
-    buffers (e.g. BatchNorm's step counter) are copied, not averaged.
+    θ_ema ← decay · θ_ema + (1 − decay) · θ for every parameter. ``ema.model`` is a frozen copy in
+    eval mode. Buffers (BatchNorm statistics, StyleGAN's running mean of w, step counters) are
+    copied rather than averaged: they are already running statistics, and averaging them again
+    would only make them lag (the convention of StyleGAN2-ADA's ``G_ema``).
     """
 
     def __init__(self, net: torch.nn.Module, decay: float = 0.999):
@@ -50,8 +57,7 @@ class EMA:
 
     @torch.no_grad()
     def update(self, net: torch.nn.Module) -> None:
-        for e, p in zip(self.model.state_dict().values(), net.state_dict().values(), strict=True):
-            if e.is_floating_point():
-                e.lerp_(p, 1 - self.decay)
-            else:
-                e.copy_(p)
+        for e, p in zip(self.model.parameters(), net.parameters(), strict=True):
+            e.lerp_(p, 1 - self.decay)
+        for e, b in zip(self.model.buffers(), net.buffers(), strict=True):
+            e.copy_(b)

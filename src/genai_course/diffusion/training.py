@@ -89,8 +89,8 @@ def train_diffusion(
     net.to(device).train()
     ema = EMA(net, ema_decay) if ema_decay else None
     opt = torch.optim.Adam(net.parameters(), lr=lr)
-    warm = max(1, steps // 20)
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine(s, steps, warm))
+    warm = max(1, steps // 20) / steps  # warm up over the first 5 % of the steps
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: warmup_cosine((s + 1) / steps, warm))
     losses = []
     it = range(steps)
     for step in progress(it) if progress else it:

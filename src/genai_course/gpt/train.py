@@ -26,6 +26,7 @@ import torch
 from .. import rng
 from ..checkpoint_io import check_state_dict, read_torch, remake_hint, save_torch
 from ..errors import CheckpointError, TrainingDiverged
+from ..optim import warmup_cosine
 from ..utils import progress
 from .model import GPT, GPTConfig
 from .tokenizers import tokenizer_from_dict
@@ -77,11 +78,9 @@ def get_batch(ids: torch.Tensor, batch_size: int, block_size: int, generator: to
 
 
 def lr_at(fraction: float, cfg: TrainConfig, warmup: float) -> float:
-    """Linear warm-up over the first ``warmup`` of training, then cosine decay to ``min_lr``."""
-    if fraction < warmup:
-        return cfg.lr * (fraction + 1e-9) / warmup
-    decay = min(1.0, (fraction - warmup) / max(1e-9, 1.0 - warmup))
-    return cfg.min_lr + 0.5 * (1.0 + math.cos(math.pi * decay)) * (cfg.lr - cfg.min_lr)
+    """The learning rate at ``fraction`` of the run: the course's one schedule (:func:`~genai_course.optim.warmup_cosine`),
+    warming up over the first ``warmup`` of training and decaying from ``cfg.lr`` to ``cfg.min_lr``."""
+    return cfg.lr * warmup_cosine(fraction, warmup, cfg.min_lr / cfg.lr)
 
 
 def configure_optimizer(model: torch.nn.Module, cfg: TrainConfig) -> torch.optim.AdamW:
@@ -371,23 +370,15 @@ def _check_layout(config: GPTConfig, state: dict, path, hint: str) -> None:
         )
 
 
-def load_checkpoint(path, device="cpu"):
-    """→ (model, tokenizer, blob). A missing, truncated, corrupt or malformed file, or one with NaN
-    weights, raises :class:`~genai_course.errors.CheckpointError` (a ``ValueError``) naming the file.
-    A shipped checkpoint is first checked against its SHA-256 in ``checkpoints/MANIFEST.json``."""
-    path = Path(path)
-    if path.is_dir():
-        path = path / "ckpt.pt"
-    hint = remake_hint(path, REMAKE)
-    blob = read_torch(path, remake=REMAKE)
-    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not a genai-course GPT checkpoint{hint}")
+def config_and_tokenizer(blob: dict, path, hint: str = ""):
+    """The model config and tokenizer stored in a checkpoint ``blob`` (under ``"model_config"`` and
+    ``"tokenizer"``) → (GPTConfig, tokenizer); a malformed or inconsistent pair raises
+    :class:`~genai_course.errors.CheckpointError` naming ``path``. Every checkpoint that holds a
+    GPT (pretrained, fine-tuned, RLHF) stores the two, so each file builds its own model."""
     try:
         config = GPTConfig.from_dict(blob.get("model_config"))
     except ValueError as err:
         raise CheckpointError(f"checkpoint {path} has a malformed model config: {err}{hint}") from None
-    state = dict(check_state_dict(blob.get("model"), path, hint))
-    _check_layout(config, state, path, hint)
     try:
         tokenizer = tokenizer_from_dict(blob.get("tokenizer"))
         vocab = tokenizer.vocab_size
@@ -400,6 +391,23 @@ def load_checkpoint(path, device="cpu"):
         raise CheckpointError(
             f"checkpoint {path} is inconsistent: its tokenizer has {vocab} tokens, its model {config.vocab_size}{hint}"
         )
+    return config, tokenizer
+
+
+def load_checkpoint(path, device="cpu"):
+    """→ (model, tokenizer, blob). A missing, truncated, corrupt or malformed file, or one with NaN
+    weights, raises :class:`~genai_course.errors.CheckpointError` (a ``ValueError``) naming the file.
+    A shipped checkpoint is first checked against its SHA-256 in ``checkpoints/MANIFEST.json``."""
+    path = Path(path)
+    if path.is_dir():
+        path = path / "ckpt.pt"
+    hint = remake_hint(path, REMAKE)
+    blob = read_torch(path, remake=REMAKE)
+    if not isinstance(blob, dict) or blob.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not a genai-course GPT checkpoint{hint}")
+    config, tokenizer = config_and_tokenizer(blob, path, hint)
+    state = dict(check_state_dict(blob.get("model"), path, hint))
+    _check_layout(config, state, path, hint)
     model = GPT(config)
     if config.tie_weights:
         state["lm_head.weight"] = state["wte.weight"]

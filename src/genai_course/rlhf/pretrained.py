@@ -39,7 +39,7 @@ from ..errors import CheckpointError
 from .labeler import SimulatedLabeler
 from .tasks import Instruction, make_instructions
 
-FORMAT = "genai_course.rlhf/1"
+FORMAT = "genai_course.rlhf/2"  # /2: each file stores its GPT config and tokenizer
 
 # Three disjoint instruction sets: what the models train on, what the labeler ranks for the
 # reward model, and what the notebooks evaluate on (never trained on).
@@ -72,26 +72,33 @@ def _command(name: str) -> str:
     return recipe_command(f"rlhf_{name}")
 
 
-def _save(name: str, module: torch.nn.Module, record: dict) -> None:
+def _save(name: str, module: torch.nn.Module, record: dict, config, tokenizer) -> None:
+    """Weights in float16, with the GPT config and tokenizer that rebuild the model, and the metrics."""
     path = _path(name)
     state = {k: v.detach().to(torch.float16) if v.is_floating_point() else v for k, v in module.state_dict().items()}
-    save_torch(path, {"format": FORMAT, "name": name, "state": state, "metrics": record})
+    blob = {"format": FORMAT, "name": name, "model_config": config.to_dict(), "tokenizer": tokenizer.to_dict()}
+    save_torch(path, {**blob, "state": state, "metrics": record})
     write_text(path.with_suffix(".json"), json.dumps(record, indent=2) + "\n")
     record_shipped(path, _command(name))  # last: the manifest records the new .json too
     print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB) and its .json")
 
 
-def _load_state(name: str) -> tuple[dict, dict]:
+def _load_state(name: str):
+    """→ (float32 state dict, metrics, GPTConfig, tokenizer) of checkpoint ``name``, checked."""
+    from ..gpt.train import config_and_tokenizer
+
     path = _path(name)
     blob = read_torch(path, remake=_command(name))  # a shipped file is checked against MANIFEST.json
     hint = remake_hint(path, _command(name))
     if not isinstance(blob, dict) or blob.get("format") != FORMAT or blob.get("name") != name:
         raise CheckpointError(
-            f"checkpoint {path} is of the wrong kind: not a genai-course RLHF '{name}' checkpoint{hint}"
+            f"checkpoint {path} is of the wrong kind: not a genai-course RLHF '{name}' checkpoint "
+            f"(format {FORMAT}){hint}"
         )
+    config, tokenizer = config_and_tokenizer(blob, path, hint)
     state = check_state_dict(blob.get("state"), path, hint)
     metrics = blob.get("metrics") if isinstance(blob.get("metrics"), dict) else {}
-    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, metrics
+    return {k: v.float() if v.is_floating_point() else v for k, v in state.items()}, metrics, config, tokenizer
 
 
 def _into(module: torch.nn.Module, state: dict, name: str) -> None:
@@ -105,11 +112,11 @@ def _into(module: torch.nn.Module, state: dict, name: str) -> None:
 
 
 def _load_policy(name: str, device):
-    """The base GPT's architecture with the weights of checkpoint ``name`` → (GPT, tokenizer, metrics)."""
-    from ..gpt.pretrained import load_pretrained
+    """The GPT stored in checkpoint ``name`` (its own config, tokenizer and weights) → (GPT, tokenizer, metrics)."""
+    from ..gpt.model import GPT
 
-    state, metrics = _load_state(name)  # first, so that a problem with this file is the one reported
-    model, tokenizer, _ = load_pretrained()  # the architecture and tokenizer (the file holds only weights)
+    state, metrics, config, tokenizer = _load_state(name)
+    model = GPT(config)
     _into(model, state, name)
     return model.to(device).eval(), tokenizer, metrics
 
@@ -121,12 +128,11 @@ def load_sft(device="cpu"):
 
 def load_reward_model(device="cpu"):
     """→ (RewardModel, recorded metrics)."""
-    from ..gpt.pretrained import load_pretrained
+    from ..gpt.model import GPT
     from .reward_model import RewardModel
 
-    state, metrics = _load_state("reward")
-    base, _, _ = load_pretrained()
-    rm = RewardModel(base)
+    state, metrics, config, _ = _load_state("reward")
+    rm = RewardModel(GPT(config))
     _into(rm, state, "reward")
     return rm.to(device).eval(), metrics
 
@@ -198,7 +204,7 @@ def make_sft(device="cpu") -> dict:
         "eval_true_score": sum(scores) / len(scores),
         "seconds": seconds,
     }
-    _save("sft", model, record)
+    _save("sft", model, record, model.config, tokenizer)
     return record
 
 
@@ -226,7 +232,7 @@ def make_reward(device="cpu") -> dict:
         "collect_seconds": collect_seconds,
         "train_seconds": train_seconds,
     }
-    _save("reward", rm, record)
+    _save("reward", rm, record, sft.config, tokenizer)
     return record
 
 
@@ -248,7 +254,7 @@ def make_ppo(device="cpu") -> dict:
         "final_rollout_reward": history.reward[-1],
         "seconds": seconds,
     }
-    _save("ppo", agent.gpt, record)
+    _save("ppo", agent.gpt, record, agent.gpt.config, tokenizer)
     return record
 
 
@@ -273,7 +279,7 @@ def make_dpo(device="cpu") -> dict:
         "collect_seconds": collect_seconds,
         "seconds": seconds,
     }
-    _save("dpo", policy, record)
+    _save("dpo", policy, record, policy.config, tokenizer)
     return record
 
 
