@@ -42,12 +42,12 @@ from genai_course.gpt.train import TrainConfig, evaluate, prepare_data, train
 
 ANCHOR = {
     "tokenizer": "char",
-    "model": dict(n_layer=4, n_head=4, n_embd=128, block_size=64),
+    "model": dict(n_layers=4, n_heads=4, d_model=128, block_size=64),
     "train": dict(batch_size=12, lr=1e-3, min_lr=1e-4),
 }
 DEFAULTS = {  # genai-course train-gpt's defaults (gpt/run.py) before RoPE was adopted (then pos="learned")
     "tokenizer": "bpe",
-    "model": dict(n_layer=4, n_head=4, n_embd=128, block_size=64),
+    "model": dict(n_layers=4, n_heads=4, d_model=128, block_size=64),
     "train": dict(batch_size=12, lr=3e-3, min_lr=3e-4),
 }
 

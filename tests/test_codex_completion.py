@@ -54,7 +54,7 @@ def tiny():
     text = ("def f(x):\n    return x + 1\n\n\n" * 40) + PROMPT * 20
     tok = ByteBPETokenizer.train(text, 300, split="code")
     torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=64, n_layer=1, n_head=2, n_embd=32, pos="rope"))
+    model = GPT(GPTConfig(vocab_size=tok.vocab_size, block_size=64, n_layers=1, n_heads=2, d_model=32, pos="rope"))
     return model.eval(), tok
 
 

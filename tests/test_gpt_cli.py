@@ -29,9 +29,9 @@ def test_train_then_sample(tmp_path, text_file, capsys):
             "5",
             "--out",
             str(tmp_path / "o"),
-            "--n-layer",
+            "--n-layers",
             "1",
-            "--n-embd",
+            "--d-model",
             "32",
             "--block-size",
             "16",
@@ -60,7 +60,7 @@ def test_train_then_sample(tmp_path, text_file, capsys):
         (b"caf\xe9 latin-1", ["--text", "FILE"], "not UTF-8"),
         (b"short text", ["--text", "FILE"], "too short"),
         (b"x" * 5000, ["--text", "FILE", "--tokenizer", "words"], "--tokenizer must be one of"),
-        (b"x" * 5000, ["--text", "FILE", "--n-embd", "30", "--n-head", "4"], "divisible"),
+        (b"x" * 5000, ["--text", "FILE", "--d-model", "30", "--n-heads", "4"], "divisible"),
         (b"x" * 5000, ["--text", "FILE", "--max-iters", "0"], "must be positive"),
     ],
 )
@@ -95,9 +95,9 @@ def test_subprocess_exit_status(tmp_path):
 # ------------------------------------------------------------------ hostile or mistaken input
 
 TINY = [
-    "--n-layer",
+    "--n-layers",
     "1",
-    "--n-embd",
+    "--d-model",
     "32",
     "--block-size",
     "16",
@@ -270,9 +270,9 @@ def _edit(path, change):
     "change,message",
     [
         (lambda b: b["model_config"].update(colour=3), "unknown model config keys: 'colour'"),
-        (lambda b: b["model_config"].update(n_layer="1"), "'n_layer' must be a positive int"),
+        (lambda b: b["model_config"].update(n_layers="1"), "'n_layers' must be a positive int"),
         (lambda b: b["model_config"].update(block_size=-16), "'block_size' must be a positive int"),
-        (lambda b: b["model_config"].update(n_layer=1000), "n_layer=1000"),
+        (lambda b: b["model_config"].update(n_layers=1000), "n_layers=1000"),
         (lambda b: b["model_config"].pop("vocab_size"), "no 'vocab_size'"),
         (lambda b: b.update(model_config=[1, 2]), "must be a dict"),
         (lambda b: b.pop("tokenizer"), "malformed tokenizer"),
@@ -341,3 +341,17 @@ def test_rope_is_the_default_and_learned_positions_are_one_flag_away(tmp_path, t
         assert code == 0
         model, _, _ = load_checkpoint(tmp_path / pos)
         assert model.config.pos == pos
+
+
+def test_nanogpt_size_flags_still_work(tmp_path, text_file, capsys):
+    """--n-layer/--n-head/--n-embd (nanoGPT's spellings) are aliases of --n-layers/--n-heads/--d-model."""
+    import torch
+
+    code, _, err = run(
+        ["train-gpt", "--text", str(text_file), "--out", str(tmp_path / "o"), "--max-iters", "1"]
+        + ["--n-layer", "1", "--n-head", "2", "--n-embd", "16", "--block-size", "8", "--batch-size", "2"],
+        capsys,
+    )
+    assert code == 0, err
+    config = torch.load(tmp_path / "o" / "ckpt.pt", weights_only=True)["model_config"]
+    assert (config["n_layers"], config["n_heads"], config["d_model"]) == (1, 2, 16)

@@ -15,7 +15,7 @@ def _setup():
     from genai_course.gpt.train import TrainConfig
 
     torch.manual_seed(0)
-    model = GPT(GPTConfig(vocab_size=7, block_size=8, n_layer=1, n_head=2, n_embd=16))
+    model = GPT(GPTConfig(vocab_size=7, block_size=8, n_layers=1, n_heads=2, d_model=16))
     g = torch.Generator().manual_seed(1)
     ids = torch.randint(0, 7, (500,), generator=g)
     cfg = TrainConfig(batch_size=4, max_iters=4, warmup_iters=1, eval_interval=0)

@@ -8,9 +8,9 @@ from genai_course.gpt.model import GPT, GPTConfig
 from genai_course.gpt.train import TrainConfig
 
 
-def tiny(n_embd=32, n_layer=2):
+def tiny(d_model=32, n_layers=2):
     torch.manual_seed(0)
-    return GPT(GPTConfig(vocab_size=20, block_size=16, n_layer=n_layer, n_head=2, n_embd=n_embd)).eval()
+    return GPT(GPTConfig(vocab_size=20, block_size=16, n_layers=n_layers, n_heads=2, d_model=d_model)).eval()
 
 
 def test_quantized_model_is_smaller_and_close():
@@ -57,7 +57,7 @@ def test_distill_moves_student_towards_teacher():
         assert gap() < before
     with pytest.raises(ValueError, match="block_size"):
         distill(
-            GPT(GPTConfig(vocab_size=20, block_size=32, n_layer=1, n_head=1, n_embd=8)),
+            GPT(GPTConfig(vocab_size=20, block_size=32, n_layers=1, n_heads=1, d_model=8)),
             teacher,
             ids,
             TrainConfig(max_iters=1),

@@ -7,7 +7,7 @@ from genai_course.nn.attention import MultiHeadAttention, causal_mask
 
 def tiny(**kw):
     torch.manual_seed(0)
-    return GPT(GPTConfig(vocab_size=17, block_size=32, n_layer=2, n_head=2, n_embd=16, **kw)).eval()
+    return GPT(GPTConfig(vocab_size=17, block_size=32, n_layers=2, n_heads=2, d_model=16, **kw)).eval()
 
 
 def test_shapes_loss_and_weight_tying():
@@ -63,7 +63,7 @@ def test_bad_input_is_clear():
     with pytest.raises(ValueError, match="exceeds block_size"):
         m(torch.zeros(1, 33, dtype=torch.long))
     with pytest.raises(ValueError, match="divisible"):
-        GPTConfig(vocab_size=5, n_embd=10, n_head=3)
+        GPTConfig(vocab_size=5, d_model=10, n_heads=3)
 
 
 # ---------------------------------------------------------------- one attention for chapter 1 and the GPT
@@ -229,6 +229,8 @@ def test_defaults_are_the_shipped_architecture():
     )
     old = {k: v for k, v in c.to_dict().items() if k not in ("pos", "norm", "mlp", "qk_norm", "tie_weights")}
     assert GPTConfig.from_dict(old) == c  # a checkpoint saved before the options existed
+    nanogpt_names = {"vocab_size": 5, "n_layer": 2, "n_head": 2, "n_embd": 8}  # what older checkpoints stored
+    assert GPTConfig.from_dict(nanogpt_names) == GPTConfig(vocab_size=5, n_layers=2, n_heads=2, d_model=8)
     with pytest.raises(ValueError, match="'pos' must be one of"):
         GPTConfig.from_dict({**old, "pos": "alibi"})
     with pytest.raises(ValueError, match="GPTConfig.mlp"):

@@ -86,7 +86,7 @@ def test_beam_never_worse_than_greedy_on_a_gpt():
     """Beam search is not a theorem-level improvement (a pruned greedy prefix could have had the
     best future), but on these models, widths 1…4, it never returns a lower log-probability."""
     torch.manual_seed(1)
-    m = GPT(GPTConfig(vocab_size=11, block_size=16, n_layer=1, n_head=2, n_embd=16)).eval()
+    m = GPT(GPTConfig(vocab_size=11, block_size=16, n_layers=1, n_heads=2, d_model=16)).eval()
     fn = gpt_logprobs(m)
     for start in range(3):
         prompt = torch.tensor([start, 3])
@@ -97,7 +97,7 @@ def test_beam_never_worse_than_greedy_on_a_gpt():
 
 def test_generate_cache_identical_to_recompute():
     torch.manual_seed(0)
-    m = GPT(GPTConfig(vocab_size=13, block_size=20, n_layer=2, n_head=2, n_embd=16)).eval()
+    m = GPT(GPTConfig(vocab_size=13, block_size=20, n_layers=2, n_heads=2, d_model=16)).eval()
     idx = torch.tensor([[1, 2, 3]])
     a = generate(m, idx, 30, temperature=0, use_cache=True)  # crosses the 20-token window
     b = generate(m, idx, 30, temperature=0, use_cache=False)
@@ -151,7 +151,7 @@ def test_exercise_checkers_accept_reference_and_reject_bugs():
 
 def _tiny_gpt(vocab=23):
     torch.manual_seed(0)
-    return GPT(GPTConfig(vocab_size=vocab, block_size=16, n_layer=1, n_head=2, n_embd=16))
+    return GPT(GPTConfig(vocab_size=vocab, block_size=16, n_layers=1, n_heads=2, d_model=16))
 
 
 @pytest.mark.parametrize("temperature", [0.0, 1.0, 2.0])

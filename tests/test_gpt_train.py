@@ -22,7 +22,7 @@ TEXT = "the cat sat on the mat. " * 200
 
 def small_model(vocab):
     torch.manual_seed(0)
-    return GPT(GPTConfig(vocab_size=vocab, block_size=16, n_layer=1, n_head=2, n_embd=32))
+    return GPT(GPTConfig(vocab_size=vocab, block_size=16, n_layers=1, n_heads=2, d_model=32))
 
 
 def test_get_batch_targets_are_inputs_shifted():
@@ -136,15 +136,15 @@ def test_train_config_refuses_unusable_settings(kwargs, message):
 
 
 def test_gpt_config_from_dict_checks_every_field():
-    good = GPTConfig(vocab_size=5, block_size=8, n_layer=1, n_head=2, n_embd=8).to_dict()
+    good = GPTConfig(vocab_size=5, block_size=8, n_layers=1, n_heads=2, d_model=8).to_dict()
     assert GPTConfig.from_dict(good) == GPTConfig(**good)
     for bad, message in [
         ({"colour": 1}, "unknown"),
-        ({"n_head": 2.0}, "n_head"),
-        ({"n_layer": True}, "n_layer"),
+        ({"n_heads": 2.0}, "n_heads"),
+        ({"n_layers": True}, "n_layers"),
         ({"dropout": float("nan")}, "dropout"),
         ({"bias": "yes"}, "bias"),
-        ({"n_embd": 0}, "n_embd"),
+        ({"d_model": 0}, "d_model"),
     ]:
         with pytest.raises(ValueError, match=message):
             GPTConfig.from_dict({**good, **bad})

@@ -37,7 +37,7 @@ TOKENIZER = CharTokenizer.train(string.ascii_lowercase + string.ascii_uppercase 
 
 def tiny_gpt(seed: int = 0) -> GPT:
     torch.manual_seed(seed)
-    config = GPTConfig(vocab_size=TOKENIZER.vocab_size, block_size=64, n_layer=1, n_head=2, n_embd=32)
+    config = GPTConfig(vocab_size=TOKENIZER.vocab_size, block_size=64, n_layers=1, n_heads=2, d_model=32)
     return GPT(config).eval()
 
 

@@ -70,14 +70,14 @@ def test_each_rlhf_checkpoint_builds_its_own_model(tmp_path, monkeypatch):
     import genai_course.checkpoint_io as cio
 
     blob = torch.load(cio.checkpoint_path("rlhf_sft.pt"), weights_only=True)
-    assert blob["model_config"]["n_layer"] >= 1 and blob["tokenizer"]
+    assert blob["model_config"]["n_layers"] >= 1 and blob["tokenizer"]
     monkeypatch.setattr(cio, "SHIPPED_DIR", tmp_path)  # the base GPT checkpoint is absent here
     (tmp_path / "MANIFEST.json").write_text('{"files": {}}')
     torch.save(blob, tmp_path / "rlhf_sft.pt")
     model, tokenizer, _ = shipped.load_sft()
     assert model.config.to_dict() == blob["model_config"] and tokenizer.vocab_size == model.config.vocab_size
     assert not (tmp_path / "gpt_char_small.pt").exists()
-    torch.save({**blob, "model_config": {"n_layer": "four"}}, tmp_path / "rlhf_sft.pt")
+    torch.save({**blob, "model_config": {"n_layers": "four"}}, tmp_path / "rlhf_sft.pt")
     with pytest.raises(ValueError, match="rlhf_sft.pt has a malformed model config"):
         shipped.load_sft()
     torch.save({**blob, "tokenizer": {**blob["tokenizer"], "kind": "nonsense"}}, tmp_path / "rlhf_sft.pt")

@@ -88,7 +88,7 @@ def load_course_chars() -> CharData:
 
 def make_model(d_model: int, vocab_size: int, n_layers: int = 2, n_heads: int = 4, context: int = 64) -> GPT:
     """The sweep's model: chapter 2's GPT (learned positions, pre-norm blocks, tied head), one width."""
-    return GPT(GPTConfig(vocab_size, block_size=context, n_layer=n_layers, n_head=n_heads, n_embd=d_model))
+    return GPT(GPTConfig(vocab_size, block_size=context, n_layers=n_layers, n_heads=n_heads, d_model=d_model))
 
 
 def non_embedding_params(model: GPT) -> int:

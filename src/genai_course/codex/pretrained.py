@@ -25,7 +25,7 @@ from ..checkpoint_io import checkpoint_path, missing, recipe_command
 
 NAMES = ("codex_stdlib", "codex_sft")
 VOCAB_SIZE = 2048
-MODEL = dict(block_size=256, n_layer=4, n_head=6, n_embd=192, pos="rope", dropout=0.0)
+MODEL = dict(block_size=256, n_layers=4, n_heads=6, d_model=192, pos="rope", dropout=0.0)
 # keyword arguments of genai_course.gpt.train.TrainConfig for each stage
 PRETRAIN = dict(batch_size=16, max_iters=1200, lr=2e-3, min_lr=2e-4, warmup_iters=50, eval_interval=250, seed=0)
 FINETUNE = dict(batch_size=16, max_iters=200, lr=5e-4, min_lr=5e-5, warmup_iters=20, eval_interval=100, seed=0)

@@ -33,9 +33,9 @@ def add_train_arguments(p: argparse.ArgumentParser) -> None:
         help="continue the run saved in --out (its model, tokenizer and settings; --max-iters or "
         "--minutes set a new total budget)",
     )
-    p.add_argument("--n-layer", type=int, default=4)
-    p.add_argument("--n-head", type=int, default=4)
-    p.add_argument("--n-embd", type=int, default=128)
+    p.add_argument("--n-layers", "--n-layer", type=int, default=4)  # the second: nanoGPT's spelling
+    p.add_argument("--n-heads", "--n-head", type=int, default=4)
+    p.add_argument("--d-model", "--n-embd", type=int, default=128)
     p.add_argument("--block-size", type=int, default=64, help="context length in tokens")
     p.add_argument("--batch-size", type=int, default=12, help="global batch (sequences per step)")
     p.add_argument("--lr", type=float, default=3e-3)
@@ -110,9 +110,9 @@ def _check_train_settings(args) -> None:
         args,
         "minutes",
         "max_iters",
-        "n_layer",
-        "n_head",
-        "n_embd",
+        "n_layers",
+        "n_heads",
+        "d_model",
         "block_size",
         "batch_size",
         "lr",
@@ -127,8 +127,8 @@ def _check_train_settings(args) -> None:
         raise CommandError(f"--eval-interval must be ≥ 0 (0: no estimates until the end), got {args.eval_interval}")
     if args.tokenizer == "bpe" and args.vocab_size < 256:
         raise CommandError(f"--vocab-size must be at least 256 for byte-level BPE, got {args.vocab_size}")
-    if args.n_embd % args.n_head:
-        raise CommandError(f"--n-embd {args.n_embd} must be divisible by --n-head {args.n_head}")
+    if args.d_model % args.n_heads:
+        raise CommandError(f"--d-model {args.d_model} must be divisible by --n-heads {args.n_heads}")
     if args.device not in (None, "cpu", "cuda", "mps"):
         raise CommandError(f"--device must be cpu, cuda or mps, got {args.device!r}")
 
@@ -142,9 +142,9 @@ TRAIN_SETTINGS = (
     "max_iters",
     "out",
     "resume",
-    "n_layer",
-    "n_head",
-    "n_embd",
+    "n_layers",
+    "n_heads",
+    "d_model",
     "block_size",
     "batch_size",
     "lr",

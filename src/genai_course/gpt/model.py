@@ -24,15 +24,18 @@ from ..nn.transformer import FeedForward, ReLUSquared, SwiGLU
 POS = ("learned", "rope")
 NORM = ("layernorm", "rmsnorm")
 MLP = ("gelu", "relu2", "swiglu")
+# The course names sizes as chapter 1 and "Attention Is All You Need" do (d_model, n_heads,
+# n_layers); checkpoints saved before that used nanoGPT's names, which still load.
+LEGACY_NAMES = {"n_layer": "n_layers", "n_head": "n_heads", "n_embd": "d_model"}
 
 
 @dataclass
 class GPTConfig:
     vocab_size: int
     block_size: int = 128  # longest context the model sees
-    n_layer: int = 4
-    n_head: int = 4
-    n_embd: int = 128
+    n_layers: int = 4
+    n_heads: int = 4
+    d_model: int = 128
     dropout: float = 0.0
     bias: bool = True  # biases in every linear layer and LayerNorm
     fused: bool = True  # torch's fused attention kernel; False uses the readable einsum version
@@ -45,17 +48,17 @@ class GPTConfig:
     tie_weights: bool = True  # the head reuses the token embedding (Press & Wolf 2017)
 
     def __post_init__(self):
-        for name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+        for name in ("vocab_size", "block_size", "n_layers", "n_heads", "d_model"):
             value = getattr(self, name)
             if not isinstance(value, int) or value <= 0:
                 raise ValueError(f"GPTConfig.{name} must be a positive int, got {value!r}")
-        if self.n_embd % self.n_head:
-            raise ValueError(f"n_embd={self.n_embd} must be divisible by n_head={self.n_head}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model={self.d_model} must be divisible by n_heads={self.n_heads}")
         for name, allowed in (("pos", POS), ("norm", NORM), ("mlp", MLP)):
             if getattr(self, name) not in allowed:
                 raise ValueError(f"GPTConfig.{name} must be one of {', '.join(allowed)}; got {getattr(self, name)!r}")
-        if self.pos == "rope" and (self.n_embd // self.n_head) % 2:
-            raise ValueError(f"RoPE rotates feature pairs: the head width {self.n_embd // self.n_head} must be even")
+        if self.pos == "rope" and (self.d_model // self.n_heads) % 2:
+            raise ValueError(f"RoPE rotates feature pairs: the head width {self.d_model // self.n_heads} must be even")
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -65,10 +68,12 @@ class GPTConfig:
         """Rebuild a config from :meth:`to_dict`'s output, checking every field (a checkpoint may be damaged).
 
         Unknown or missing keys, wrong types and out-of-range values raise ``ValueError`` naming the field.
-        Keys added after a checkpoint was saved take their defaults, the behaviour it was trained with.
+        Keys added after a checkpoint was saved take their defaults, the behaviour it was trained with;
+        nanoGPT's names (``n_layer``, ``n_head``, ``n_embd``), which older checkpoints used, are read too.
         """
         if not isinstance(d, dict):
             raise ValueError(f"the model config must be a dict, got {type(d).__name__}")
+        d = {LEGACY_NAMES.get(k, k): v for k, v in d.items()}
         names = [f.name for f in fields(cls)]
         unknown = [k for k in d if k not in names]
         if unknown:
@@ -77,7 +82,7 @@ class GPTConfig:
             raise ValueError("the model config has no 'vocab_size'")
         choices = {"pos": POS, "norm": NORM, "mlp": MLP}
         for name, value in d.items():
-            if name in ("vocab_size", "block_size", "n_layer", "n_head", "n_embd"):
+            if name in ("vocab_size", "block_size", "n_layers", "n_heads", "d_model"):
                 ok = type(value) is int and value > 0
                 want = "a positive int"
             elif name == "dropout":
@@ -108,17 +113,17 @@ class CausalSelfAttention(MultiHeadAttention):
 def make_norm(c: GPTConfig) -> nn.Module:
     """LayerNorm (GPT-2) or RMSNorm: x / rms(x) · g, without centring or bias (Zhang & Sennrich 2019)."""
     if c.norm == "rmsnorm":
-        return nn.RMSNorm(c.n_embd, eps=1e-5)
-    return nn.LayerNorm(c.n_embd, bias=c.bias)
+        return nn.RMSNorm(c.d_model, eps=1e-5)
+    return nn.LayerNorm(c.d_model, bias=c.bias)
 
 
 def make_mlp(c: GPTConfig) -> nn.Module:
     """The block's MLP; every kind exposes ``.proj``, its output projection into the residual stream."""
     if c.mlp == "swiglu":  # 3 matrices of d × 8d/3 ≈ 2 of d × 4d: the same parameters (Shazeer 2020)
-        hidden = 8 * math.ceil(8 * c.n_embd / 3 / 8)  # a multiple of 8 for the matmul kernels
-        return SwiGLU(c.n_embd, hidden, c.dropout, bias=c.bias)
+        hidden = 8 * math.ceil(8 * c.d_model / 3 / 8)  # a multiple of 8 for the matmul kernels
+        return SwiGLU(c.d_model, hidden, c.dropout, bias=c.bias)
     activation = ReLUSquared() if c.mlp == "relu2" else None
-    return FeedForward(c.n_embd, 4 * c.n_embd, c.dropout, bias=c.bias, activation=activation)
+    return FeedForward(c.d_model, 4 * c.d_model, c.dropout, bias=c.bias, activation=activation)
 
 
 class Block(nn.Module):
@@ -128,8 +133,8 @@ class Block(nn.Module):
         super().__init__()
         self.ln1 = make_norm(c)
         self.attn = CausalSelfAttention(
-            c.n_embd,
-            c.n_head,
+            c.d_model,
+            c.n_heads,
             bias=c.bias,
             dropout=c.dropout,
             fused=c.fused,
@@ -150,19 +155,19 @@ class GPT(nn.Module):
     def __init__(self, config: GPTConfig):
         super().__init__()
         c = self.config = config
-        self.wte = nn.Embedding(c.vocab_size, c.n_embd)
+        self.wte = nn.Embedding(c.vocab_size, c.d_model)
         # learned positions are added to the tokens; with RoPE they enter inside attention instead
-        self.wpe = nn.Embedding(c.block_size, c.n_embd) if c.pos == "learned" else None
+        self.wpe = nn.Embedding(c.block_size, c.d_model) if c.pos == "learned" else None
         self.drop = nn.Dropout(c.dropout)
-        self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layer))
+        self.blocks = nn.ModuleList(Block(c) for _ in range(c.n_layers))
         self.ln_f = make_norm(c)
-        self.lm_head = nn.Linear(c.n_embd, c.vocab_size, bias=False)
+        self.lm_head = nn.Linear(c.d_model, c.vocab_size, bias=False)
         if c.tie_weights:
             self.lm_head.weight = self.wte.weight  # weight tying: one matrix embeds and un-embeds tokens
         self.apply(self._init_weights)
         for block in self.blocks:  # GPT-2: scale residual projections so the stream's variance stays put
             for proj in (block.attn.out_proj, block.mlp.proj):
-                nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * c.n_layer))
+                nn.init.normal_(proj.weight, mean=0.0, std=0.02 / math.sqrt(2 * c.n_layers))
 
     @staticmethod
     def _init_weights(module: nn.Module) -> None:
@@ -214,4 +219,4 @@ class GPT(nn.Module):
         """Training FLOPs per token: 6 N for the weights plus 12 L d t for attention (PaLM's estimate)."""
         c = self.config
         t = t or c.block_size
-        return 6 * self.num_params() + 12 * c.n_layer * c.n_embd * t
+        return 6 * self.num_params() + 12 * c.n_layers * c.d_model * t

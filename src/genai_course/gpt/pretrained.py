@@ -17,9 +17,9 @@ COMMAND = recipe_command("gpt_char_small")
 # The settings of the shipped run: keyword arguments of genai_course.gpt.run.train_gpt.
 SETTINGS = dict(
     tokenizer="char",
-    n_layer=4,
-    n_head=4,
-    n_embd=128,
+    n_layers=4,
+    n_heads=4,
+    d_model=128,
     block_size=256,
     batch_size=16,
     max_iters=1200,

@@ -50,9 +50,9 @@ def train_gpt(
     max_iters: int | None = None,
     out: Path = Path("out-gpt"),
     resume: bool = False,
-    n_layer: int = 4,
-    n_head: int = 4,
-    n_embd: int = 128,
+    n_layers: int = 4,
+    n_heads: int = 4,
+    d_model: int = 128,
     block_size: int = 64,
     batch_size: int = 12,
     lr: float = 3e-3,
@@ -115,7 +115,7 @@ def train_gpt(
             tc = TrainConfig(**saved)
         except (TypeError, ValueError) as err:
             raise CommandError(f"--resume: the settings saved in {ckpt} are unusable ({err})") from None
-        cfg_args = f"{model.config.n_layer} layers, {model.config.n_embd} wide"
+        cfg_args = f"{model.config.n_layers} layers, {model.config.d_model} wide"
     else:
         tok = build_tokenizer(tokenizer, corpus, vocab_size)
     train_ids, val_ids, cpt = prepare_data(corpus, tok)
@@ -131,9 +131,9 @@ def train_gpt(
         config = GPTConfig(
             vocab_size=tok.vocab_size,
             block_size=block_size,
-            n_layer=n_layer,
-            n_head=n_head,
-            n_embd=n_embd,
+            n_layers=n_layers,
+            n_heads=n_heads,
+            d_model=d_model,
             dropout=dropout,
             pos=pos,
         )

@@ -124,7 +124,7 @@ def generate(
             logits, _ = model(idx[:, -1:], cache=cache)  # one token's worth of work
         else:
             context = idx[:, -block:]
-            cache = KVCache(model.config.n_layer) if use_cache and context.shape[1] < block else None
+            cache = KVCache(model.config.n_layers) if use_cache and context.shape[1] < block else None
             logits, _ = model(context, cache=cache)
         logits = logits[:, -1]  # (b v): the next token's
         if logits_hook is not None:

@@ -351,9 +351,9 @@ def save_checkpoint(
 def _check_layout(config: GPTConfig, state: dict, path, hint: str) -> None:
     """The stored tensors must have the shapes the config implies (checked before building the model,
     so a damaged config cannot ask for an enormous one)."""
-    expect = {"wte.weight": (config.vocab_size, config.n_embd)}
+    expect = {"wte.weight": (config.vocab_size, config.d_model)}
     if config.pos == "learned":  # with RoPE there is no position table
-        expect["wpe.weight"] = (config.block_size, config.n_embd)
+        expect["wpe.weight"] = (config.block_size, config.d_model)
     for name, shape in expect.items():
         if name not in state:
             raise CheckpointError(f"checkpoint {path} is malformed: it has no {name}{hint}")
@@ -363,10 +363,10 @@ def _check_layout(config: GPTConfig, state: dict, path, hint: str) -> None:
                 f"{tuple(state[name].shape)}, the config implies {shape}{hint}"
             )
     layers = {int(k.split(".")[1]) for k in state if k.startswith("blocks.") and k.split(".")[1].isdigit()}
-    if layers != set(range(config.n_layer)):
+    if layers != set(range(config.n_layers)):
         raise CheckpointError(
             f"checkpoint {path} does not match its config: it stores {len(layers)} blocks, "
-            f"the config says n_layer={config.n_layer}{hint}"
+            f"the config says n_layers={config.n_layers}{hint}"
         )
 
 

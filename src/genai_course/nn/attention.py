@@ -110,9 +110,9 @@ class KVCache:
     are stored after RoPE (if any), so cached keys never need rotating again.
     """
 
-    def __init__(self, n_layer: int):
-        self.keys: list[torch.Tensor | None] = [None] * n_layer
-        self.values: list[torch.Tensor | None] = [None] * n_layer
+    def __init__(self, n_layers: int):
+        self.keys: list[torch.Tensor | None] = [None] * n_layers
+        self.values: list[torch.Tensor | None] = [None] * n_layers
 
     def layer_length(self, layer: int) -> int:
         return 0 if self.keys[layer] is None else self.keys[layer].shape[2]

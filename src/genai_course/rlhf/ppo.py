@@ -98,7 +98,7 @@ class PolicyWithValue(nn.Module):
     def __init__(self, gpt: GPT):
         super().__init__()
         self.gpt = copy.deepcopy(gpt)
-        self.value_head = nn.Linear(gpt.config.n_embd, 1)
+        self.value_head = nn.Linear(gpt.config.d_model, 1)
         nn.init.zeros_(self.value_head.weight)
         nn.init.zeros_(self.value_head.bias)
 

@@ -44,7 +44,7 @@ class RewardModel(nn.Module):
     def __init__(self, trunk: GPT):
         super().__init__()
         self.trunk = copy.deepcopy(trunk)
-        self.head = nn.Linear(trunk.config.n_embd, 1)
+        self.head = nn.Linear(trunk.config.d_model, 1)
         nn.init.zeros_(self.head.weight)
         nn.init.zeros_(self.head.bias)
 
