@@ -41,28 +41,12 @@ def loss_by_kind(model, tokenizer, ids, device="cpu", batch_size: int = 32) -> d
     """Per-token loss (nats) of ``model`` on ``ids`` (t,), in consecutive windows of the context
     length, grouped by :func:`token_kind` of the *predicted* token →
     ``{kind: {"tokens": share of tokens, "loss": mean nats, "share_of_loss": share of all nats}}``."""
-    import torch
+    from ..gpt.train import token_losses
 
-    t = model.config.block_size
-    n = (len(ids) - 1) // t
-    if n == 0:
-        raise ValueError(f"need more than one context window ({t + 1} tokens) of text, got {len(ids)}")
-    x = ids[: n * t].view(n, t)
-    y = ids[1 : n * t + 1].view(n, t)
-    losses = []
-    model.eval()
-    with torch.no_grad():
-        for i in range(0, n, batch_size):
-            logits, _ = model(x[i : i + batch_size].to(device))
-            losses.append(
-                torch.nn.functional.cross_entropy(
-                    logits.transpose(1, 2), y[i : i + batch_size].to(device), reduction="none"
-                ).cpu()
-            )
-    loss = torch.cat(losses).flatten()  # (n·t,)
+    targets, loss = token_losses(model, ids, batch_size, device)  # (n·t,) each
     kinds = [token_kind(tokenizer.decode([i])) for i in range(tokenizer.vocab_size)]
     total, count = defaultdict(float), defaultdict(int)
-    for target, value in zip(y.flatten().tolist(), loss.tolist(), strict=True):
+    for target, value in zip(targets.tolist(), loss.tolist(), strict=True):
         total[kinds[target]] += value
         count[kinds[target]] += 1
     all_nats, all_tokens = sum(total.values()), len(loss)

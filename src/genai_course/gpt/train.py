@@ -109,22 +109,30 @@ def estimate_loss(
 
 
 @torch.no_grad()
-def evaluate(model: GPT, ids: torch.Tensor, batch_size: int = 32, device="cpu") -> float:
-    """Mean loss (nats/token) over the *whole* of ``ids``, in consecutive windows of block_size."""
+@torch.no_grad()
+def token_losses(model: GPT, ids: torch.Tensor, batch_size: int = 32, device="cpu"):
+    """Per-token loss over the *whole* of ``ids`` (t,), cut into consecutive windows of block_size →
+    (targets (n·t,), nats (n·t,)): the loss of predicting each target from the tokens before it in its window."""
     was = model.training
     model.eval()
     t = model.config.block_size
     n = (len(ids) - 1) // t
     if n == 0:
         raise ValueError(f"need more than block_size={t} tokens to evaluate, got {len(ids)}")
-    x = ids[: n * t].view(n, t)
-    y = ids[1 : n * t + 1].view(n, t)
-    total = 0.0
+    x = ids[: n * t].view(n, t)  # (n t) inputs
+    y = ids[1 : n * t + 1].view(n, t)  # (n t) next tokens
+    nats = []
     for i in range(0, n, batch_size):
-        _, loss = model(x[i : i + batch_size].to(device), y[i : i + batch_size].to(device))
-        total += loss.item() * len(x[i : i + batch_size])
+        logits, _ = model(x[i : i + batch_size].to(device))  # (b t v)
+        target = y[i : i + batch_size].to(device)
+        nats.append(torch.nn.functional.cross_entropy(logits.transpose(1, 2), target, reduction="none").cpu())
     model.train(was)
-    return total / n
+    return y.flatten(), torch.cat(nats).flatten()
+
+
+def evaluate(model: GPT, ids: torch.Tensor, batch_size: int = 32, device="cpu") -> float:
+    """Mean loss (nats/token) over the *whole* of ``ids``, in consecutive windows of block_size."""
+    return token_losses(model, ids, batch_size, device)[1].mean().item()
 
 
 def _dist():
