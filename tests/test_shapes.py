@@ -103,3 +103,22 @@ def test_grid_layout_puts_each_object_in_its_own_cell():
             assert cy / 3 <= o.y - o.r and o.y + o.r <= (cy + 1) / 3
     with pytest.raises(ValueError, match="distinct cells"):
         random_objects(rng, 2, grid=1)
+
+
+def test_draw_scene_paints_as_the_full_canvas_masks_would():
+    """draw_scene only touches each object's box; the image is the one full-size masks paint."""
+    rng = np.random.RandomState(0)
+    for _ in range(200):
+        size, k = int(rng.randint(4, 40)), int(rng.randint(1, 5))
+        background = rng.uniform(0, 1, size=3)
+        objects = [
+            SceneObject(
+                SHAPES[rng.randint(3)], list(COLOURS)[rng.randint(5)], *rng.uniform(0, 1, 2), rng.uniform(0.01, 0.49)
+            )
+            for _ in range(rng.randint(1, 4))
+        ]
+        expected = np.zeros((3, size, size)) + background[:, None, None]
+        for obj in objects:
+            alpha = shape_mask(obj, size, k)
+            expected = expected * (1 - alpha) + np.asarray(COLOURS[obj.colour])[:, None, None] * alpha
+        assert torch.equal(draw_scene(objects, size, background, k), torch.tensor(expected, dtype=torch.float32))
