@@ -1,0 +1,112 @@
+"""Checkers for chapter 6 (Stable Diffusion)."""
+
+from __future__ import annotations
+
+from .checks import Feedback, call_student, expect_tensor, fail, run_check
+
+
+def check_kl(kl) -> Feedback:
+    """``kl(mean, logvar)`` must return KL(N(mean, σ²) ‖ N(0, 1)) per latent value, averaged: ½ mean(μ² + σ² − 1 − log σ²)."""
+    import torch
+
+    from ..latent.autoencoder import kl_to_standard_normal
+
+    def body() -> str:
+        g = torch.Generator("cpu").manual_seed(0)
+        for what, mean, logvar in (
+            ("the prior itself (mean 0, log σ² 0)", torch.zeros(2, 4, 3, 3), torch.zeros(2, 4, 3, 3)),
+            ("mean 1, σ 1", torch.ones(2, 4, 3, 3), torch.zeros(2, 4, 3, 3)),
+            ("random means and variances", torch.randn(2, 4, 3, 3, generator=g), torch.randn(2, 4, 3, 3, generator=g)),
+        ):
+            got = call_student(kl, mean, logvar)
+            if not isinstance(got, torch.Tensor) or got.dim() != 0:
+                fail(f"{what}: expected a 0-d tensor (the mean over every value), got {getattr(got, 'shape', got)!r}.")
+            expect_tensor(
+                got,
+                kl_to_standard_normal(mean, logvar),
+                f"KL for {what}",
+                atol=1e-5,
+                hint="σ² = logvar.exp(); average ½(μ² + σ² − 1 − log σ²) over all values with .mean().",
+            )
+        return "Correct: zero exactly at the prior, and it grows as the posterior moves away from N(0, 1)."
+
+    return run_check(body)
+
+
+def check_cross_attention(cross_attention) -> Feedback:
+    """``cross_attention(h, context, w_q, w_k, w_v)``: one head, queries from the image tokens h (b n d),
+    keys and values from the text context (b s c) → (output (b n d), weights (b n s))."""
+    import torch
+    import torch.nn.functional as F
+
+    def body() -> str:
+        g = torch.Generator("cpu").manual_seed(0)
+        b, n, s, d, c = 2, 16, 5, 8, 6
+        h, context = torch.randn(b, n, d, generator=g), torch.randn(b, s, c, generator=g)
+        w_q, w_k, w_v = torch.randn(d, d, generator=g), torch.randn(c, d, generator=g), torch.randn(c, d, generator=g)
+        got = call_student(cross_attention, h, context, w_q, w_k, w_v)
+        if not (isinstance(got, tuple) and len(got) == 2):
+            fail("Return a pair: (output (b n d), attention weights (b n s)).")
+        out, weights = got
+        q, k, v = h @ w_q, context @ w_k, context @ w_v  # (b n d), (b s d), (b s d)
+        expect_weights = torch.softmax(q @ k.transpose(1, 2) / d**0.5, dim=-1)  # (b n s)
+        expect_tensor(
+            weights,
+            expect_weights,
+            "attention weights",
+            "b n s",
+            atol=1e-5,
+            hint="queries come from h, keys from context: softmax(q kᵀ / √d) over the s text tokens (the last axis).",
+        )
+        expect_tensor(
+            out,
+            F.scaled_dot_product_attention(q, k, v),
+            "output (checked against torch's scaled_dot_product_attention)",
+            "b n d",
+            atol=1e-4,
+            hint="the output is weights @ v, with v computed from the context.",
+        )
+        return "Correct: every image position mixes the text tokens' values by how well its query matches their keys."
+
+    return run_check(body)
+
+
+def check_guided_denoiser(guided) -> Feedback:
+    """``guided(net, z, t, tokens, null, w)`` must return ε(z, ∅) + w (ε(z, c) − ε(z, ∅)), with one batched call."""
+    import torch
+
+    from ..diffusion.sampling import classifier_free_guidance
+
+    class CountingNet(torch.nn.Module):
+        """A stand-in denoiser whose output depends on the prompt tokens; counts its calls."""
+
+        def __init__(self):
+            super().__init__()
+            self.calls = 0
+
+        def forward(self, z, t, tokens):
+            self.calls += 1
+            return z * 0.5 + tokens.float().mean(1).view(-1, 1, 1, 1) + t.float().view(-1, 1, 1, 1) / 1000
+
+    def body() -> str:
+        g = torch.Generator("cpu").manual_seed(0)
+        z, t = torch.randn(3, 4, 8, 8, generator=g), torch.tensor([10, 500, 900])
+        tokens = torch.randint(2, 26, (3, 7), generator=g)
+        null = torch.tensor([1, 0, 0, 0, 0, 0, 0])
+        for w in (0.0, 1.0, 4.0):
+            net = CountingNet()
+            got = call_student(guided, net, z, t, tokens, null, w)
+            expect = classifier_free_guidance(CountingNet(), {"tokens": tokens}, w, {"tokens": null})(z, t)
+            expect_tensor(
+                got,
+                expect,
+                f"guided prediction at w = {w}",
+                "b c h w",
+                atol=1e-5,
+                hint="ε(∅) + w·(ε(c) − ε(∅)); the null tokens need expanding to (b s) to batch with the prompts.",
+            )
+            if w != 1.0 and net.calls != 1:
+                fail(f"at w = {w} your function called the network {net.calls} times: batch c and ∅ into one call.")
+        return "Correct: one network call gives both predictions, and w = 0 / 1 recover the unconditional / conditional model."
+
+    return run_check(body)
