@@ -98,6 +98,10 @@ def _loaders():
 
     for name in ("codex_stdlib", "codex_sft"):
         yield f"{name}.pt", lambda name=name: load_code_model(name)
+    from genai_course.latent.pretrained import load_autoencoder, load_text_to_image
+
+    yield "latent_autoencoder.pt", load_autoencoder
+    yield "latent_text_to_image.pt", load_text_to_image
 
 
 def test_every_shipped_file_has_a_loader_below():

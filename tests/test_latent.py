@@ -118,3 +118,19 @@ def test_generate_is_per_prompt_deterministic_and_checks_its_input():
         generate(net, ae, ["a red circle"], guidance=float("nan"), steps=2)
     with pytest.raises(ValueError, match=r"steps must be an int in \[1, 1000\]"):
         generate(net, ae, ["a red circle"], steps=0)
+
+
+def test_evaluation_measures():
+    from genai_course.latent.evaluation import latent_fid, mean_pairwise_distance, real_scenes, relative_diversity
+
+    groups = torch.zeros(2, 3, 1, 1, 2)
+    groups[0, 1, 0, 0, 0] = 3.0  # group 0: distances 3, 3, 0 between its three images
+    assert mean_pairwise_distance(groups) == pytest.approx((3 + 3 + 0) * 2 / 6 / 2)
+    prompts = ["a red circle", "two large blue squares"]
+    real = real_scenes([p for p in prompts for _ in range(4)], seed=5)
+    assert real.shape == (8, 3, 32, 32)
+    assert 0.6 < relative_diversity(real, prompts, per_prompt=4, seed=6) < 1.6  # real against real: about 1
+    same = real[:1].expand(8, -1, -1, -1)
+    assert relative_diversity(same.clone(), prompts, per_prompt=4) == 0.0  # one image per prompt: none
+    ae = tiny_autoencoder()
+    assert abs(latent_fid(real, real, ae)) < 1e-6

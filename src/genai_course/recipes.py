@@ -77,6 +77,19 @@ RECIPES = {
             needs=["codex_stdlib"],
         ),
         _recipe(
+            "latent_autoencoder",
+            "12",
+            "KL autoencoder of the captioned shape scenes, f = 4 (32x32x3 -> 8x8x4), float16",
+            "genai_course.latent.pretrained:make_latent_autoencoder",
+        ),
+        _recipe(
+            "latent_text_to_image",
+            "30",
+            "text encoder + latent U-Net on the training split's captions (caption dropout 10%), float16",
+            "genai_course.latent.pretrained:make_latent_text_to_image",
+            needs=["latent_autoencoder"],
+        ),
+        _recipe(
             "gan_face_attributes",
             "3",
             "attribute classifier of the procedural faces",

@@ -137,6 +137,6 @@ def timer():
         end = time.perf_counter()
 
 
-def count_parameters(module) -> int:
-    """Number of trainable parameters of a torch module."""
-    return sum(p.numel() for p in module.parameters() if p.requires_grad)
+def count_parameters(module, trainable_only: bool = True) -> int:
+    """Number of parameters of a torch module: the trainable ones, or all (a frozen, loaded model has no trainable ones)."""
+    return sum(p.numel() for p in module.parameters() if p.requires_grad or not trainable_only)

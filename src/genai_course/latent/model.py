@@ -31,11 +31,11 @@ from .text_encoder import TextEncoder, TextEncoderConfig
 
 
 def latent_unet_config(latent_channels: int = 4, context_dim: int = 64, **overrides) -> UNetConfig:
-    """The chapter's latent U-Net: 8×8 → 4×4, attention (self and cross) at both resolutions."""
+    """The chapter's latent U-Net: 8×8 → 4×4, widths 48 and 96, attention (self and cross) at both resolutions."""
     settings = dict(
         in_channels=latent_channels,
         out_channels=latent_channels,
-        base_channels=64,
+        base_channels=48,
         channel_mults=(1, 2),
         attn_levels=(0, 1),
         num_res_blocks=1,
