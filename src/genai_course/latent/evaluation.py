@@ -32,7 +32,9 @@ def latent_fid(generated: torch.Tensor, real: torch.Tensor, autoencoder) -> floa
     """Fréchet distance between generated and real images on :func:`autoencoder_features`."""
     from ..metrics.fid import frechet_distance_features
 
-    return frechet_distance_features(autoencoder_features(generated, autoencoder), autoencoder_features(real, autoencoder))
+    return frechet_distance_features(
+        autoencoder_features(generated, autoencoder), autoencoder_features(real, autoencoder)
+    )
 
 
 def real_scenes(prompts: list[str], seed: int = 0) -> torch.Tensor:
