@@ -119,7 +119,7 @@ def attention_maps_by_module(
 
     device = next(denoiser.parameters()).device
     z0 = latents.detach().float().cpu()
-    noise = torch.randn((len(ts), *z0.shape), generator=torch.Generator().manual_seed(seed))  # (n b c h w)
+    noise = torch.randn((len(ts), *z0.shape), generator=torch.Generator("cpu").manual_seed(seed))  # (n b c h w)
     z_t = torch.cat([q_sample(z0, t, schedule, noise[i]) for i, t in enumerate(ts)])  # (n·b c h w)
     t_vec = torch.tensor(ts, dtype=torch.long).repeat_interleave(b)  # (n·b,): timestep-major, like z_t
     with recording_cross_attention(denoiser) as recording:

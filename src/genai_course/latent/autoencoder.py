@@ -31,6 +31,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import rng
 from ..shape_check import expect_shape
 
 
@@ -141,7 +142,7 @@ class Autoencoder(nn.Module):
     def forward(self, x: torch.Tensor, generator: torch.Generator | None = None):
         """One training pass → (reconstruction (b 3 H W), mean, logvar): z is *sampled* from q(z | x)."""
         mean, logvar = self.encode(x)
-        eps = torch.randn(mean.shape, generator=generator, device=mean.device)
+        eps = rng.randn(mean.shape, generator, device=mean.device)
         z = mean + torch.exp(0.5 * logvar) * eps  # the reparameterisation trick (Kingma & Welling, 2014)
         return self.decoder(z), mean, logvar
 

@@ -44,7 +44,7 @@ def _check_settings(guidance, steps, T: int) -> None:
 
 def initial_noise(n: int, shape: tuple, seed: int) -> torch.Tensor:
     """z_T (n *shape): row i drawn from its own CPU generator seeded with (seed, i)."""
-    rows = [torch.randn(shape, generator=torch.Generator().manual_seed(seed * 100_003 + i)) for i in range(n)]
+    rows = [torch.randn(shape, generator=torch.Generator("cpu").manual_seed(seed * 100_003 + i)) for i in range(n)]
     return torch.stack(rows)
 
 
