@@ -2,7 +2,14 @@
 
 import torch
 
-from genai_course.exercises.stable_diffusion import check_cross_attention, check_guided_denoiser, check_kl
+from torch import nn
+
+from genai_course.exercises.stable_diffusion import (
+    check_cross_attention,
+    check_guided_denoiser,
+    check_kl,
+    check_lora_layer,
+)
 
 
 def test_kl_checker():
@@ -69,3 +76,34 @@ def test_guided_denoiser_checker():
         return cond + w * (uncond - cond)
 
     assert "wrong values" in check_guided_denoiser(swapped).message
+
+
+def make_lora(scale_by_rank=True, zero_b=True, freeze=True):
+    class Lora(nn.Module):
+        def __init__(self, base, rank, alpha):
+            super().__init__()
+            self.base = base.requires_grad_(not freeze)
+            self.A = nn.Parameter(torch.randn(rank, base.in_features) * 0.1)
+            self.B = nn.Parameter(
+                torch.zeros(base.out_features, rank) if zero_b else torch.randn(base.out_features, rank)
+            )
+            self.scale = alpha / rank if scale_by_rank else alpha
+
+        def forward(self, x):
+            return self.base(x) + self.scale * (x @ self.A.T) @ self.B.T
+
+    return Lora
+
+
+def test_lora_checker():
+    assert check_lora_layer(make_lora())
+    assert "scale is α / r" in check_lora_layer(make_lora(scale_by_rank=False)).message
+    assert "B starts at zero" in check_lora_layer(make_lora(zero_b=False)).message
+    assert "only A and B may train" in check_lora_layer(make_lora(freeze=False)).message
+
+    class NoParams(nn.Module):
+        def __init__(self, base, rank, alpha):
+            super().__init__()
+            self.base = base
+
+    assert "parameter A of shape (2, 6)" in check_lora_layer(NoParams).message

@@ -116,7 +116,7 @@ def parse_prompt(prompt: str) -> PromptSpec:
         raise ValueError(f"prompt must be a string, got {type(prompt).__name__}")
     words = prompt.lower().split()
     for word in words:
-        if word not in GRAMMAR_WORDS:
+        if word not in GRAMMAR_WORDS and word not in COLOURS:  # COLOURS: also a colour added by extra_colours
             raise _unknown_word_error(word, prompt)
     if not words:
         raise ValueError(

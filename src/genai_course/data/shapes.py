@@ -22,6 +22,8 @@ no wrong caption.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
@@ -36,6 +38,39 @@ COLOURS: dict[str, tuple[float, float, float]] = {
     "purple": (0.60, 0.20, 0.80),
 }
 SHAPES = ("circle", "square", "triangle")
+_BASE_COLOURS = tuple(COLOURS)
+
+
+@contextmanager
+def extra_colours(colours: dict[str, tuple[float, float, float]]) -> Iterator[None]:
+    """Inside the block the palette has more colours: drawing, prompts and the judge all know them.
+
+    Chapter 6 teaches a trained model a colour word it has never seen ("orange"); this is how the
+    scenes are drawn and judged for it. A new colour must be a new name, an RGB triple in [0, 1],
+    and at least :data:`COLOUR_TOLERANCE_DEG` away in direction from every colour already in the
+    palette, so the judge can tell them apart. The palette is restored on leaving the block.
+    """
+    added = {}
+    for name, rgb in colours.items():
+        rgb = tuple(float(v) for v in rgb)
+        if COLOURS.get(name) == rgb and name not in _BASE_COLOURS:
+            continue  # added by an enclosing block: nothing to do
+        if name in COLOURS or not isinstance(name, str) or not name.isalpha():
+            raise ValueError(f"a new colour needs a new one-word name, got {name!r}")
+        if len(rgb) != 3 or not all(0.0 <= v <= 1.0 for v in rgb) or max(rgb) == 0:
+            raise ValueError(f"colour {name!r} must be an RGB triple in [0, 1], not black, got {rgb}")
+        for other, ref in {**COLOURS, **added}.items():
+            cosine = np.dot(rgb, ref) / (np.linalg.norm(rgb) * np.linalg.norm(ref))
+            angle = float(np.degrees(np.arccos(np.clip(cosine, -1, 1))))
+            if angle < COLOUR_TOLERANCE_DEG:
+                raise ValueError(f"{name!r} is {angle:.1f}° from {other!r}; the judge needs ≥ {COLOUR_TOLERANCE_DEG}°")
+        added[name] = rgb
+    COLOURS.update(added)
+    try:
+        yield
+    finally:
+        for name in added:
+            COLOURS.pop(name, None)
 
 
 @dataclass(frozen=True)

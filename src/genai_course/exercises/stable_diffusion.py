@@ -110,3 +110,55 @@ def check_guided_denoiser(guided) -> Feedback:
         return "Correct: one network call gives both predictions, and w = 0 / 1 recover the unconditional / conditional model."
 
     return run_check(body)
+
+
+def check_lora_layer(lora_class) -> Feedback:
+    """``lora_class(base, rank, alpha)``: a module that freezes ``base`` (an nn.Linear), owns trainable
+    ``A`` (r d_in) and ``B`` (d_out r) with B = 0 at the start, and returns W x + b + (α/r)·B A x."""
+    import torch
+    from torch import nn
+
+    from ..latent.lora import LoRALinear
+
+    def body() -> str:
+        torch.manual_seed(0)
+        base = nn.Linear(6, 5)
+        layer = call_student(lora_class, base, 2, 8.0)
+        if not isinstance(layer, nn.Module):
+            fail(f"lora_class(base, rank, alpha) must build an nn.Module, got {type(layer).__name__}.")
+        for name, shape in (("A", (2, 6)), ("B", (5, 2))):
+            p = getattr(layer, name, None)
+            if not isinstance(p, nn.Parameter) or tuple(p.shape) != shape:
+                fail(
+                    f"expected a parameter {name} of shape {shape} (r = 2, d_in = 6, d_out = 5), got {getattr(p, 'shape', p)!r}."
+                )
+        trainable = sorted(n for n, p in layer.named_parameters() if p.requires_grad)
+        if trainable != ["A", "B"]:
+            fail(f"only A and B may train (the base layer is frozen), but these require grad: {trainable}.")
+        x = torch.randn(3, 4, 6)
+        expect_tensor(
+            call_student(layer, x),
+            base(x),
+            "the output before training",
+            "b t d",
+            atol=1e-6,
+            hint="B starts at zero, so the layer must start as exactly the pretrained one.",
+        )
+        ours = LoRALinear(base, 2, 8.0)
+        with torch.no_grad():
+            layer.B.normal_()
+            ours.A.copy_(layer.A)
+            ours.B.copy_(layer.B)
+        expect_tensor(
+            call_student(layer, x),
+            ours(x),
+            "the output with a non-zero B",
+            "b t d",
+            atol=1e-5,
+            hint="W x + b + (α / r) · B (A x): the scale is α / r = 8 / 2 = 4 here.",
+        )
+        return (
+            "Correct: the frozen layer plus a rank-2 update scaled by α/r, exactly the pretrained layer at the start."
+        )
+
+    return run_check(body)

@@ -52,26 +52,47 @@ def initial_noise(n: int, shape: tuple, seed: int) -> torch.Tensor:
 def generate(
     denoiser, autoencoder, prompts, seed: int = 0, guidance: float = DEFAULT_GUIDANCE, steps: int = DEFAULT_STEPS
 ):
-    """Images (b 3 h w) in [0, 1], one per prompt, from ``denoiser`` (a TextToImageDenoiser) and ``autoencoder``."""
+    """Images (b 3 h w) in [0, 1], one per prompt, from ``denoiser`` (a TextToImageDenoiser) and ``autoencoder``.
+
+    ``autoencoder=None`` samples in pixel space: the denoiser's own output is the image in [−1, 1]
+    (the pixel baseline of notebook 4).
+    """
     from ..data.scene_prompts import tokenize
+
+    prompts = _check_prompts(prompts)
+    tokens = tokenize(prompts)  # an unknown word raises here, naming it
+    return generate_from_tokens(denoiser, autoencoder, tokens, seed=seed, guidance=guidance, steps=steps)
+
+
+@torch.no_grad()
+def generate_from_tokens(
+    denoiser,
+    autoencoder,
+    tokens: torch.Tensor,
+    seed: int = 0,
+    guidance: float = DEFAULT_GUIDANCE,
+    steps: int = DEFAULT_STEPS,
+):
+    """:func:`generate` from token ids (b s), for words outside the grammar's vocabulary (notebook 5)."""
     from ..diffusion.sampling import classifier_free_guidance, ddim_sample
     from .model import null_tokens
     from .pretrained import IMAGE_SIZE, latent_schedule
 
-    prompts = _check_prompts(prompts)
     schedule = latent_schedule()
     _check_settings(guidance, steps, schedule.T)
-    tokens = tokenize(prompts)  # an unknown word raises here, naming it
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     device = next(denoiser.parameters()).device
-    f = autoencoder.cfg.factor
-    shape = (denoiser.cfg.unet.in_channels, IMAGE_SIZE // f, IMAGE_SIZE // f)  # (4 8 8)
-    z_T = initial_noise(len(prompts), shape, seed)  # (b 4 8 8)
+    f = autoencoder.cfg.factor if autoencoder is not None else 1
+    shape = (denoiser.cfg.unet.in_channels, IMAGE_SIZE // f, IMAGE_SIZE // f)  # (4 8 8), pixels (3 32 32)
+    z_T = initial_noise(len(tokens), shape, seed)  # (b 4 8 8)
     null = {"tokens": null_tokens().to(device)}
     images = []
-    for i in range(0, len(prompts), 256):  # bounded memory for long prompt lists
+    for i in range(0, len(tokens), 256):  # bounded memory for long prompt lists
         model = classifier_free_guidance(denoiser, {"tokens": tokens[i : i + 256].to(device)}, guidance, null)
         z0 = ddim_sample(model, z_T[i : i + 256].shape, schedule, n_steps=steps, device=device, x_T=z_T[i : i + 256])
-        images.append((autoencoder.from_latent(z0) + 1) / 2)  # (b 3 32 32) in [0, 1]
+        x0 = autoencoder.from_latent(z0) if autoencoder is not None else z0  # (b 3 32 32) in [−1, 1]
+        images.append((x0 + 1) / 2)
     return torch.cat(images).clamp(0, 1).cpu()
 
 
