@@ -102,6 +102,11 @@ def _loaders():
 
     yield "latent_autoencoder.pt", load_autoencoder
     yield "latent_text_to_image.pt", load_text_to_image
+    from genai_course.latent.customise import load_customised
+    from genai_course.latent.pixel_baseline import load_pixel_text_to_image
+
+    yield "pixel_text_to_image.pt", load_pixel_text_to_image
+    yield "latent_customise.pt", lambda: load_customised("lora4")
 
 
 def test_every_shipped_file_has_a_loader_below():

@@ -1,11 +1,11 @@
 """Chapter 6's checkers: a right answer passes, typical wrong ones fail with a useful message."""
 
 import torch
-
 from torch import nn
 
 from genai_course.exercises.stable_diffusion import (
     check_cross_attention,
+    check_flop_counts,
     check_guided_denoiser,
     check_kl,
     check_lora_layer,
@@ -107,3 +107,17 @@ def test_lora_checker():
             self.base = base
 
     assert "parameter A of shape (2, 6)" in check_lora_layer(NoParams).message
+
+
+def test_flop_count_checker():
+    def conv(c_in, c_out, side, kernel):
+        return 2 * c_in * c_out * side * side * kernel * kernel
+
+    def attention(positions, width):
+        return 2 * 2 * positions * positions * width
+
+    assert check_flop_counts(conv, attention)
+    no_two = check_flop_counts(lambda *a: conv(*a) // 2, attention)
+    assert not no_two and "2 FLOPs" in no_two.message
+    per_head = check_flop_counts(conv, lambda n, d: attention(n, d) // 4)
+    assert not per_head and "heads split the width" in per_head.message

@@ -90,6 +90,20 @@ RECIPES = {
             needs=["latent_autoencoder"],
         ),
         _recipe(
+            "pixel_text_to_image",
+            "30",
+            "the latent model's text encoder and U-Net trained on pixels for the same wall time (notebook 6.4), float16",
+            "genai_course.latent.pixel_baseline:make_pixel_text_to_image",
+            needs=["latent_text_to_image"],
+        ),
+        _recipe(
+            "latent_customise",
+            "5",
+            "textual inversion and LoRA (ranks 1, 2, 4, 8 with prior preservation, 4 without) teaching the colour 'copper' from 8 pictures",
+            "genai_course.latent.customise:make_latent_customise",
+            needs=["latent_text_to_image"],
+        ),
+        _recipe(
             "gan_face_attributes",
             "3",
             "attribute classifier of the procedural faces",

@@ -162,3 +162,38 @@ def check_lora_layer(lora_class) -> Feedback:
         )
 
     return run_check(body)
+
+
+def check_flop_counts(conv_flops, attention_flops) -> Feedback:
+    """``conv_flops(c_in, c_out, side, kernel)``: FLOPs of a stride-1, same-padding convolution on one
+    side×side image; ``attention_flops(positions, width)``: FLOPs of one attention's scores and mix
+    (q·kᵀ and weights·v) over ``positions`` tokens of ``width`` channels. A multiply-add is 2 FLOPs."""
+    import torch
+    from torch import nn
+
+    from ..latent.cost import forward_flops
+    from ..nn.attention import MultiHeadAttention
+
+    def body() -> str:
+        for c_in, c_out, side, kernel in ((3, 48, 32, 3), (96, 96, 4, 3), (48, 4, 8, 1)):
+            conv = nn.Conv2d(c_in, c_out, kernel, padding=kernel // 2, bias=False)
+            truth = forward_flops(conv, torch.zeros(1, c_in, side, side))["total"]
+            got = call_student(conv_flops, c_in, c_out, side, kernel)
+            if got != truth:
+                fail(
+                    f"conv_flops({c_in}, {c_out}, {side}, {kernel}) = {got!r}, the counter says {truth:.0f}. "
+                    "Every output value (c_out·side²) needs c_in·kernel² multiply-adds, and each is 2 FLOPs."
+                )
+        for positions, width in ((64, 48), (1024, 48), (7, 96)):
+            attn = MultiHeadAttention(width, 4, bias=False)
+            total = forward_flops(attn, torch.zeros(1, positions, width))["total"]
+            truth = total - 4 * 2 * positions * width * width  # minus the four projections
+            got = call_student(attention_flops, positions, width)
+            if got != truth:
+                fail(
+                    f"attention_flops({positions}, {width}) = {got!r}, the counter says {truth:.0f}. q·kᵀ is "
+                    "positions² dot products of length width, and so is weights·v; heads split the width, not the work."
+                )
+        return "Correct: convolutions grow with the positions (side²), attention's scores with their square."
+
+    return run_check(body)

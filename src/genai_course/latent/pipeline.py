@@ -84,13 +84,16 @@ def generate_from_tokens(
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     device = next(denoiser.parameters()).device
     f = autoencoder.cfg.factor if autoencoder is not None else 1
+    clip = None if autoencoder is not None else 1.0  # pixels live in [−1, 1]: clip x̂₀ there, as DDPM does
     shape = (denoiser.cfg.unet.in_channels, IMAGE_SIZE // f, IMAGE_SIZE // f)  # (4 8 8), pixels (3 32 32)
     z_T = initial_noise(len(tokens), shape, seed)  # (b 4 8 8)
     null = {"tokens": null_tokens().to(device)}
     images = []
     for i in range(0, len(tokens), 256):  # bounded memory for long prompt lists
         model = classifier_free_guidance(denoiser, {"tokens": tokens[i : i + 256].to(device)}, guidance, null)
-        z0 = ddim_sample(model, z_T[i : i + 256].shape, schedule, n_steps=steps, device=device, x_T=z_T[i : i + 256])
+        z0 = ddim_sample(
+            model, z_T[i : i + 256].shape, schedule, n_steps=steps, device=device, x_T=z_T[i : i + 256], clip=clip
+        )
         x0 = autoencoder.from_latent(z0) if autoencoder is not None else z0  # (b 3 32 32) in [−1, 1]
         images.append((x0 + 1) / 2)
     return torch.cat(images).clamp(0, 1).cpu()

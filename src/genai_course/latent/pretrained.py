@@ -174,9 +174,8 @@ def evaluate_text_to_image(denoiser, autoencoder, guidances=GUIDANCE_SWEEP, step
 def make_latent_text_to_image(device=None, steps: int | None = None) -> dict:
     """The recipe ``latent_text_to_image``: encode training scenes, train text encoder + latent U-Net, measure, write."""
     from ..data.scene_prompts import tokenize
-    from ..diffusion.training import train_diffusion
     from ..utils import count_parameters
-    from .model import LatentDiffusionConfig, TextToImageDenoiser, null_tokens
+    from .model import LatentDiffusionConfig, TextToImageDenoiser
 
     settings = {**TEXT_TO_IMAGE_TRAINING, **({"steps": steps} if steps else {})}
     device = device or "cpu"
@@ -188,24 +187,18 @@ def make_latent_text_to_image(device=None, steps: int | None = None) -> dict:
     tokens = tokenize(prompts)
     cfg = LatentDiffusionConfig()
     net = TextToImageDenoiser(cfg)
-    _, ema = train_diffusion(
+    model = train_denoiser(
         net,
         latents.cpu(),
-        latent_schedule(),
+        tokens,
+        settings,
         settings["steps"],
-        settings["batch_size"],
-        lr=settings["lr"],
-        labels={"tokens": tokens},
-        null_label={"tokens": null_tokens()},
-        p_uncond=settings["p_uncond"],
-        ema_decay=settings["ema_decay"],
-        device=device,
+        device,
         callback=lambda step, *_: (
             step % 500 == 499 and print(f"step {step + 1}: {time.perf_counter() - start:.0f} s", flush=True)
         ),
     )
     seconds = time.perf_counter() - start
-    model = ema.model.eval()
     metrics = {
         "command": recipe_command(TEXT_TO_IMAGE),
         "training": settings,
@@ -224,13 +217,41 @@ def make_latent_text_to_image(device=None, steps: int | None = None) -> dict:
     return metrics
 
 
+def train_denoiser(net, data, tokens, settings: dict, steps: int, device, callback=None):
+    """Chapter 5's training loop on (data (n c h w), tokens (n s)) with caption dropout; returns the EMA model."""
+    from ..diffusion.training import train_diffusion
+    from .model import null_tokens
+
+    _, ema = train_diffusion(
+        net,
+        data,
+        latent_schedule(),
+        steps,
+        settings["batch_size"],
+        lr=settings["lr"],
+        labels={"tokens": tokens},
+        null_label={"tokens": null_tokens()},
+        p_uncond=settings["p_uncond"],
+        ema_decay=settings["ema_decay"],
+        device=device,
+        callback=callback,
+    )
+    return ema.model.eval()
+
+
 def load_text_to_image(device=None):
     """The shipped text encoder + latent U-Net (a :class:`~.model.TextToImageDenoiser`, eval mode, frozen)."""
+    return load_denoiser(TEXT_TO_IMAGE, TEXT_TO_IMAGE_FORMAT, device)
+
+
+def load_denoiser(name: str, fmt: str, device=None):
+    """A shipped :class:`~.model.TextToImageDenoiser` by file name (eval mode, frozen); a missing
+    or damaged file raises a clear error naming the recipe that remakes it."""
     from .model import LatentDiffusionConfig, TextToImageDenoiser
 
-    path = checkpoint_path(f"{TEXT_TO_IMAGE}.pt")
-    remake = recipe_command(TEXT_TO_IMAGE)
-    config, state = load_state(path, TEXT_TO_IMAGE_FORMAT, remake)
+    path = checkpoint_path(f"{name}.pt")
+    remake = recipe_command(name)
+    config, state = load_state(path, fmt, remake)
     model = build_model(path, lambda c: TextToImageDenoiser(LatentDiffusionConfig.from_dict(c)), config, state, remake)
     model = model.eval().requires_grad_(False)
     return model.to(device) if device is not None else model
