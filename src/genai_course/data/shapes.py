@@ -45,7 +45,7 @@ _BASE_COLOURS = tuple(COLOURS)
 def extra_colours(colours: dict[str, tuple[float, float, float]]) -> Iterator[None]:
     """Inside the block the palette has more colours: drawing, prompts and the judge all know them.
 
-    Chapter 6 teaches a trained model a colour word it has never seen ("orange"); this is how the
+    Chapter 6 teaches a trained model a colour word it has never seen ("copper"); this is how the
     scenes are drawn and judged for it. A new colour must be a new name, an RGB triple in [0, 1],
     and at least :data:`COLOUR_TOLERANCE_DEG` away in direction from every colour already in the
     palette, so the judge can tell them apart. The palette is restored on leaving the block.
