@@ -107,6 +107,16 @@ def _loaders():
 
     yield "pixel_text_to_image.pt", load_pixel_text_to_image
     yield "latent_customise.pt", lambda: load_customised("lora4")
+    from genai_course.clip.pretrained import load_clip
+
+    yield "clip_scenes.pt", load_clip
+    from genai_course.dalle.pretrained import load_dalle, load_vqvae
+    from genai_course.unclip.pretrained import load_decoder, load_prior
+
+    yield "dalle_vqvae.pt", load_vqvae
+    yield "dalle_transformer.pt", load_dalle
+    yield "unclip_prior.pt", load_prior
+    yield "unclip_decoder.pt", load_decoder
 
 
 def test_every_shipped_file_has_a_loader_below():

@@ -68,9 +68,13 @@ class ResBlock(nn.Module):
 
 
 class Encoder(nn.Module):
-    """(b 3 H W) → mean and log-variance, each (b latent_channels H/f W/f)."""
+    """(b 3 H W) → mean and log-variance, each (b latent_channels H/f W/f).
 
-    def __init__(self, cfg: AutoencoderConfig):
+    ``out_channels`` (default 2 · latent_channels: a mean and a log-variance) lets chapter 7's
+    VQ-VAE reuse the same network for one vector per position (:meth:`features`).
+    """
+
+    def __init__(self, cfg: AutoencoderConfig, out_channels: int | None = None):
         super().__init__()
         c = cfg.channels
         self.stem = nn.Conv2d(cfg.image_channels, c[0], 3, padding=1)
@@ -79,14 +83,17 @@ class Encoder(nn.Module):
         self.downs = nn.ModuleList(nn.Conv2d(b, b, 3, stride=2, padding=1) for b in c[1:])
         self.mid = ResBlock(c[-1], c[-1], cfg.groups)
         self.out_norm = nn.GroupNorm(cfg.groups, c[-1])
-        self.out = nn.Conv2d(c[-1], 2 * cfg.latent_channels, 3, padding=1)
+        self.out = nn.Conv2d(c[-1], out_channels or 2 * cfg.latent_channels, 3, padding=1)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(b 3 H W) → the output convolution's values (b out_channels H/f W/f)."""
         h = self.stem(x)  # (b c0 H W)
         for block, down in zip(self.blocks, self.downs, strict=True):
             h = down(block(h))  # (b c_i H/2^i W/2^i)
-        h = self.out(F.silu(self.out_norm(self.mid(h))))  # (b 2·latent H/f W/f)
-        mean, logvar = h.chunk(2, dim=1)
+        return self.out(F.silu(self.out_norm(self.mid(h))))
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mean, logvar = self.features(x).chunk(2, dim=1)  # each (b latent H/f W/f)
         return mean, logvar.clamp(-30.0, 20.0)  # as LDM does: exp() stays finite
 
 

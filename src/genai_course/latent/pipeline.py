@@ -20,7 +20,7 @@ DEFAULT_GUIDANCE = 4.0
 DEFAULT_STEPS = 25
 
 
-def _check_prompts(prompts) -> list[str]:
+def check_prompts(prompts) -> list[str]:
     if isinstance(prompts, str) or not isinstance(prompts, (list, tuple)):
         raise ValueError(f"prompts must be a list of strings, got {type(prompts).__name__}")
     if not prompts:
@@ -59,7 +59,7 @@ def generate(
     """
     from ..data.scene_prompts import tokenize
 
-    prompts = _check_prompts(prompts)
+    prompts = check_prompts(prompts)
     tokens = tokenize(prompts)  # an unknown word raises here, naming it
     return generate_from_tokens(denoiser, autoencoder, tokens, seed=seed, guidance=guidance, steps=steps)
 
@@ -74,8 +74,27 @@ def generate_from_tokens(
     steps: int = DEFAULT_STEPS,
 ):
     """:func:`generate` from token ids (b s), for words outside the grammar's vocabulary (notebook 5)."""
-    from ..diffusion.sampling import classifier_free_guidance, ddim_sample
     from .model import null_tokens
+
+    return generate_from_condition(
+        denoiser, autoencoder, {"tokens": tokens}, {"tokens": null_tokens()}, seed=seed, guidance=guidance, steps=steps
+    )
+
+
+@torch.no_grad()
+def generate_from_condition(
+    denoiser,
+    autoencoder,
+    condition: dict,
+    null: dict,
+    seed: int = 0,
+    guidance: float = DEFAULT_GUIDANCE,
+    steps: int = DEFAULT_STEPS,
+):
+    """Images (b 3 h w) in [0, 1] from any condition ``denoiser(z, t, **condition)`` reads, e.g.
+    ``{"tokens": (b s)}`` here or ``{"embedding": (b e)}`` for chapter 7's unCLIP decoder; ``null``
+    is the unconditional ∅ (one row, same keys) that classifier-free guidance mixes in."""
+    from ..diffusion.sampling import classifier_free_guidance, ddim_sample
     from .pretrained import IMAGE_SIZE, latent_schedule
 
     schedule = latent_schedule()
@@ -83,14 +102,16 @@ def generate_from_tokens(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")
     device = next(denoiser.parameters()).device
+    n = len(next(iter(condition.values())))
     f = autoencoder.cfg.factor if autoencoder is not None else 1
     clip = None if autoencoder is not None else 1.0  # pixels live in [−1, 1]: clip x̂₀ there, as DDPM does
-    shape = (denoiser.cfg.unet.in_channels, IMAGE_SIZE // f, IMAGE_SIZE // f)  # (4 8 8), pixels (3 32 32)
-    z_T = initial_noise(len(tokens), shape, seed)  # (b 4 8 8)
-    null = {"tokens": null_tokens().to(device)}
+    shape = (denoiser.unet.config.in_channels, IMAGE_SIZE // f, IMAGE_SIZE // f)  # (4 8 8), pixels (3 32 32)
+    z_T = initial_noise(n, shape, seed)  # (b 4 8 8)
+    null = {k: v.to(device) for k, v in null.items()}
     images = []
-    for i in range(0, len(tokens), 256):  # bounded memory for long prompt lists
-        model = classifier_free_guidance(denoiser, {"tokens": tokens[i : i + 256].to(device)}, guidance, null)
+    for i in range(0, n, 256):  # bounded memory for long prompt lists
+        part = {k: v[i : i + 256].to(device) for k, v in condition.items()}
+        model = classifier_free_guidance(denoiser, part, guidance, null)
         z0 = ddim_sample(
             model, z_T[i : i + 256].shape, schedule, n_steps=steps, device=device, x_T=z_T[i : i + 256], clip=clip
         )
@@ -116,6 +137,6 @@ def text_to_image(prompts, seed: int = 0, guidance: float = DEFAULT_GUIDANCE, st
     """
     from ..utils import pick_device
 
-    prompts = _check_prompts(prompts)
+    prompts = check_prompts(prompts)
     denoiser, autoencoder = _shipped(str(pick_device(device)))
     return generate(denoiser, autoencoder, prompts, seed=seed, guidance=guidance, steps=steps)

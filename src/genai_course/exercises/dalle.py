@@ -1,0 +1,154 @@
+"""Checkers for chapter 7 (DALL·E, CLIP, unCLIP)."""
+
+from __future__ import annotations
+
+from .checks import Feedback, call_student, expect_tensor, fail, run_check
+
+
+def _unit(g, *shape):
+    import torch
+    import torch.nn.functional as F
+
+    return F.normalize(torch.randn(*shape, generator=g), dim=-1)
+
+
+def check_contrastive_loss(contrastive_loss) -> Feedback:
+    """``contrastive_loss(image_emb, text_emb, logit_scale)``: CLIP's symmetric cross-entropy
+    (Figure 3) of unit vectors image_emb, text_emb (b e), with logits = logit_scale · I Tᵀ (b b)."""
+    import math
+
+    import torch
+    import torch.nn.functional as F
+
+    from ..clip.loss import contrastive_loss as reference
+
+    def one_way(i, t, s, transpose=False):
+        logits = s * i @ t.T
+        return F.cross_entropy(logits.T if transpose else logits, torch.arange(len(i)))
+
+    def body() -> str:
+        g = torch.Generator("cpu").manual_seed(0)
+        b, e = 6, 10  # b ≠ e, so a transposed product fails loudly
+        images, texts = _unit(g, b, e), _unit(g, b, e)
+        for what, i, t, s in (
+            ("random unit embeddings, logit_scale 10", images, texts, 10.0),
+            ("random unit embeddings, logit_scale a 0-d tensor 14.3", images, texts, torch.tensor(14.3)),
+        ):
+            got = call_student(contrastive_loss, i, t, s)
+            if not isinstance(got, torch.Tensor) or got.dim() != 0:
+                fail(f"{what}: expected a 0-d tensor (one number for the batch), got {getattr(got, 'shape', got)!r}.")
+            expect = reference(i, t, s)
+
+            def close(x, got=got) -> bool:
+                return abs(float(got) - float(x)) < 1e-4 * max(1.0, abs(float(x)))
+
+            if not close(expect):
+                s_ = float(s)
+                if close(one_way(i, t, s_)) or close(one_way(i, t, s_, transpose=True)):
+                    fail(
+                        f"{what}: your loss equals the cross-entropy of one direction only. CLIP's loss is "
+                        "symmetric: (CE(logits, labels) + CE(logitsᵀ, labels)) / 2, images picking captions "
+                        "and captions picking images."
+                    )
+                if close(one_way(i, t, s_) + one_way(i, t, s_, transpose=True)):
+                    fail(f"{what}: you add the two directions; CLIP averages them: divide the sum by 2.")
+                if close(reference(i, t, 1.0)):
+                    fail(f"{what}: the logits must be multiplied by logit_scale (here {s_:g}) before the softmax.")
+                if close(reference(i, t, math.exp(s_))):
+                    fail(
+                        f"{what}: logit_scale is already the multiplier exp(t), as in CLIP's code: "
+                        "do not exponentiate it again."
+                    )
+                expect_tensor(
+                    got,
+                    expect,
+                    f"loss for {what}",
+                    atol=1e-4,
+                    hint="logits = logit_scale · image_emb @ text_emb.T; labels = arange(b); "
+                    "the right caption of image i is caption i, on the diagonal.",
+                )
+        aligned = torch.linalg.qr(torch.randn(e, e, generator=g))[0][:4]  # 4 orthonormal rows
+        got = call_student(contrastive_loss, aligned, aligned.clone(), 100.0)
+        expect_tensor(
+            got, reference(aligned, aligned, 100.0), "loss of perfectly matched pairs (should be ≈ 0)", atol=1e-4
+        )
+        same = _unit(g, 1, e).expand(5, e)
+        got = call_student(contrastive_loss, same, same, 10.0)
+        expect_tensor(
+            got,
+            torch.tensor(math.log(5)),
+            "loss when every embedding is the same (a uniform guess: log b = log 5)",
+            atol=1e-4,
+            hint="with all logits equal, each softmax is uniform over the b = 5 candidates.",
+        )
+        return "Correct: ≈ 0 for perfectly matched pairs, log b for a uniform guess, and symmetric in images and texts."
+
+    return run_check(body)
+
+
+def check_clip_rerank(rerank) -> Feedback:
+    """``rerank(image_emb, text_emb)``: the CLIP embeddings of k candidate images per prompt,
+    image_emb (n k e), and of the n prompts, text_emb (n e), not normalised → the index of each
+    prompt's best candidate (n,) int64: the highest cosine similarity, the first one on a tie."""
+    import torch
+    import torch.nn.functional as F
+
+    def best(image_emb, text_emb):
+        cos = torch.einsum("nke,ne->nk", F.normalize(image_emb, dim=-1), F.normalize(text_emb, dim=-1))
+        return cos.argmax(dim=1)  # torch.argmax returns the first maximum on a tie
+
+    def check_indices(got, expect, what: str, hint: str) -> None:
+        if not isinstance(got, torch.Tensor):
+            fail(f"{what}: expected a torch.Tensor of indices (n,), got {type(got).__name__}.")
+        if tuple(got.shape) != tuple(expect.shape):
+            fail(
+                f"{what}: expected shape {tuple(expect.shape)} (one index per prompt, n), got {tuple(got.shape)}. "
+                "Hint: score the k candidates of each prompt (n k), then take the best along k (dim=1)."
+            )
+        if got.dtype.is_floating_point or got.dtype == torch.bool:
+            fail(f"{what}: expected integer indices (int64), got {got.dtype}: return an argmax, not the scores.")
+        expect_tensor(got.long(), expect, what, "n", atol=0, rtol=0, hint=hint)
+
+    def body() -> str:
+        g = torch.Generator("cpu").manual_seed(0)
+        n, k, e = 5, 4, 6
+        # one candidate points at the prompt but is short; another is long but points elsewhere
+        image_emb, text_emb = torch.zeros(n, k, e), torch.zeros(n, e)
+        for row in range(n):
+            q = torch.linalg.qr(torch.randn(e, e, generator=g))[0]  # a random rotation per prompt
+            text_emb[row] = 2.0 * q[0]
+            options = [0.3 * q[0], 5.0 * (0.6 * q[0] + 0.8 * q[1]), -q[0], q[2]]  # cosines 1, 0.6, −1, 0
+            order = torch.randperm(k, generator=g)
+            image_emb[row] = torch.stack(options)[order]
+        got = call_student(rerank, image_emb.clone(), text_emb.clone())
+        expect = best(image_emb, text_emb)
+        if isinstance(got, torch.Tensor) and got.shape == expect.shape and not got.dtype.is_floating_point:
+            dot = torch.einsum("nke,ne->nk", image_emb, text_emb).argmax(1)
+            if torch.equal(got.long(), dot):
+                fail(
+                    "you rank by the dot product, so the longest embedding wins. CLIP compares directions: "
+                    "normalise both embeddings first (the cosine similarity)."
+                )
+            worst = torch.einsum("nke,ne->nk", F.normalize(image_emb, dim=-1), F.normalize(text_emb, dim=-1))
+            if torch.equal(got.long(), worst.argmin(1)):
+                fail("you picked the candidate with the lowest similarity: the best one has the highest (argmax).")
+        check_indices(got, expect, "best candidates", "the highest cosine similarity along the k candidates.")
+        scores = _unit(g, n, k, e)
+        scores[:, 3] = scores[:, 1]  # candidates 1 and 3 are the same image
+        prompts = scores[:, 1] * 3.0  # ... and exactly what the prompt says
+        got = call_student(rerank, scores.clone(), prompts.clone())
+        check_indices(
+            got,
+            torch.full((n,), 1),
+            "best candidates with a tie (candidates 1 and 3 are identical and both perfect)",
+            "on a tie keep the first candidate, as torch.argmax does.",
+        )
+        got = call_student(rerank, image_emb[:, :1].clone(), text_emb.clone())
+        check_indices(
+            got, torch.zeros(n, dtype=torch.long), "best of k = 1 candidate", "with one candidate it is index 0."
+        )
+        return (
+            "Correct: each prompt keeps the candidate pointing most nearly its way, whatever the embeddings' lengths."
+        )
+
+    return run_check(body)
