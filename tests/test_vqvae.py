@@ -113,3 +113,32 @@ def test_training_with_restarts_uses_the_codebook_and_without_collapses():
         usage[restarts] = codebook_usage(model.encode(x[:200]), 128)
     assert usage[True]["perplexity"] > 2 * usage[False]["perplexity"], usage
     assert usage[True]["dead_share"] < usage[False]["dead_share"], usage
+
+
+def _reference_quantize(z_e, codebook):
+    flat = z_e.permute(0, 2, 3, 1).reshape(-1, z_e.shape[1])
+    codes = torch.cdist(flat.detach(), codebook).argmin(1)
+    e_k = codebook[codes].reshape(z_e.shape[0], z_e.shape[2], z_e.shape[3], -1).permute(0, 3, 1, 2)
+    return z_e + (e_k - z_e).detach(), codes.reshape(z_e.shape[0], z_e.shape[2], z_e.shape[3])
+
+
+def test_straight_through_checker_accepts_the_reference_and_names_each_mistake():
+    from genai_course.exercises.dalle import check_vq_straight_through
+
+    assert check_vq_straight_through(_reference_quantize).passed
+
+    def no_gradient(z_e, codebook):
+        z_q, codes = _reference_quantize(z_e, codebook)
+        return z_q.detach(), codes
+
+    def codes_only(z_e, codebook):  # forgets straight-through: returns e_k, which has no path to z_e
+        _, codes = _reference_quantize(z_e, codebook)
+        return codebook[codes].permute(0, 3, 1, 2), codes
+
+    def wrong_axis(z_e, codebook):
+        z_q, codes = _reference_quantize(z_e, codebook)
+        return z_q, codes.transpose(1, 2)
+
+    for wrong, hint in ((no_gradient, "no gradient"), (codes_only, "no gradient"), (wrong_axis, "nearest code")):
+        feedback = check_vq_straight_through(wrong)
+        assert not feedback.passed and hint in feedback.message, (wrong.__name__, feedback.message)

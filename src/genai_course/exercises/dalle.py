@@ -12,6 +12,53 @@ def _unit(g, *shape):
     return F.normalize(torch.randn(*shape, generator=g), dim=-1)
 
 
+def check_vq_straight_through(quantize) -> Feedback:
+    """``quantize(z_e (b d h w), codebook (k d)) -> (z_q (b d h w), codes (b h w))``: the nearest code per
+    position, with the straight-through estimator: z_q's values are the codes, its gradient flows to z_e as if z_q = z_e."""
+    import torch
+
+    def body() -> str:
+        g = torch.Generator("cpu").manual_seed(0)
+        codebook = torch.randn(6, 3, generator=g)
+        z_e = torch.randn(2, 3, 4, 4, generator=g, requires_grad=True)
+        got = call_student(quantize, z_e, codebook)
+        if not (isinstance(got, tuple) and len(got) == 2):
+            fail("Return a pair: (z_q (b d h w), codes (b h w)).")
+        z_q, codes = got
+        flat = z_e.detach().permute(0, 2, 3, 1).reshape(-1, 3)  # (b·h·w d)
+        expected_codes = torch.cdist(flat, codebook).argmin(1).reshape(2, 4, 4)
+        if not isinstance(codes, torch.Tensor) or codes.shape != (2, 4, 4):
+            fail(f"codes: expected a (b h w) = (2, 4, 4) tensor of indices, got {getattr(codes, 'shape', codes)!r}.")
+        if not torch.equal(codes.long(), expected_codes):
+            fail(
+                "codes are not the nearest code of each position."
+                + " Hint: move d last (permute(0, 2, 3, 1)), then argmin over ‖z − e_j‖² (torch.cdist) along the codebook axis."
+            )
+        expect_tensor(
+            z_q.detach() if isinstance(z_q, torch.Tensor) else z_q,
+            codebook[expected_codes].permute(0, 3, 1, 2),
+            "z_q (forward values)",
+            "b d h w",
+            atol=1e-6,
+            hint="the forward value of z_q is the chosen code vector e_k, laid out back as (b d h w).",
+        )
+        if not z_q.requires_grad:
+            fail(
+                "z_q carries no gradient: the decoder's loss could never train the encoder."
+                + " Hint: straight-through, z_q = z_e + (e_k − z_e).detach()."
+            )
+        upstream = torch.randn(z_q.shape, generator=g)
+        (grad,) = torch.autograd.grad((z_q * upstream).sum(), z_e, allow_unused=True)
+        if grad is None or not torch.allclose(grad, upstream, atol=1e-6):
+            fail(
+                "the gradient reaching z_e is not the decoder's gradient at z_q."
+                + " Hint: straight-through copies it unchanged, z_q = z_e + (e_k − z_e).detach(); do not detach z_e itself."
+            )
+        return "Correct: nearest codes forward, the identity backward. The codebook itself learns from its own loss (or by EMA)."
+
+    return run_check(body)
+
+
 def check_contrastive_loss(contrastive_loss) -> Feedback:
     """``contrastive_loss(image_emb, text_emb, logit_scale)``: CLIP's symmetric cross-entropy
     (Figure 3) of unit vectors image_emb, text_emb (b e), with logits = logit_scale · I Tᵀ (b b)."""
