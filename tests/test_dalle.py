@@ -68,3 +68,29 @@ def test_hook_temperature_and_top_k():
         dt.sample_codes(
             GPT(dt.dalle_config(4, n_layers=1, d_model=16, n_heads=2)), tokenize(["a red circle"]), [0], temperature=0
         )
+
+
+def test_image_only_hook_checker():
+    from genai_course.exercises.dalle import check_image_only_hook
+    from genai_course.gpt.sampling import only_tokens
+
+    assert check_image_only_hook(lambda logits, idx: only_tokens(dt.TEXT_VOCAB, logits.shape[-1])(logits, idx)).passed
+
+    def zeros(logits, idx):
+        out = logits.clone()
+        out[:, : dt.TEXT_VOCAB] = 0
+        return out
+
+    def off_by_one(logits, idx):
+        out = logits.clone()
+        out[:, : dt.TEXT_VOCAB + 1] = float("-inf")
+        return out
+
+    def rescaled(logits, idx):
+        out = logits.clone() * 2
+        out[:, : dt.TEXT_VOCAB] = float("-inf")
+        return out
+
+    for wrong, hint in ((zeros, "-inf"), (off_by_one, "masked too"), (rescaled, "image-code logits")):
+        feedback = check_image_only_hook(wrong)
+        assert not feedback.passed and hint in feedback.message, (wrong.__name__, feedback.message)

@@ -199,3 +199,39 @@ def check_clip_rerank(rerank) -> Feedback:
         )
 
     return run_check(body)
+
+
+def check_image_only_hook(image_only) -> Feedback:
+    """``image_only(logits (b v), idx (b t)) -> logits (b v)``: a ``logits_hook`` for DALL·E's sampling that
+    leaves image-code logits (token ids ≥ TEXT_VOCAB) unchanged and makes every word impossible (−inf)."""
+    import torch
+
+    from ..dalle.transformer import TEXT_VOCAB
+
+    def body() -> str:
+        g = torch.Generator("cpu").manual_seed(0)
+        logits = torch.randn(3, TEXT_VOCAB + 10, generator=g) * 3
+        idx = torch.zeros(3, 9, dtype=torch.long)
+        got = call_student(image_only, logits.clone(), idx)
+        if not isinstance(got, torch.Tensor) or got.shape != logits.shape:
+            fail(f"Return logits of the same shape (b v) = {tuple(logits.shape)}, got {getattr(got, 'shape', got)!r}.")
+        words, images = got[:, :TEXT_VOCAB], got[:, TEXT_VOCAB:]
+        if torch.isfinite(words).any():
+            if (words == 0).all():
+                fail("Words got logit 0, which is still a probability > 0 after softmax. Hint: use float('-inf').")
+            fail(
+                f"Some word tokens (ids below TEXT_VOCAB = {TEXT_VOCAB}) can still be drawn. Hint: mask ids < TEXT_VOCAB with -inf."
+            )
+        if not torch.isfinite(images).all():
+            fail(f"Some image codes (ids ≥ {TEXT_VOCAB}) were masked too: the model could not draw them.")
+        expect_tensor(
+            images,
+            logits[:, TEXT_VOCAB:],
+            "image-code logits",
+            "b k",
+            atol=0,
+            hint="leave the allowed logits exactly as they are: the softmax over them is the model's distribution.",
+        )
+        return "Correct: softmax over the result puts all probability on image codes, in the model's own proportions."
+
+    return run_check(body)
