@@ -13,17 +13,21 @@ from genai_course.clip.loss import contrastive_loss
 from genai_course.clip.model import CLIP, CLIPConfig
 from genai_course.clip.pretrained import clip_metrics, evaluate_clip, load_clip
 from genai_course.clip.score import rerank
-from genai_course.clip.training import train_clip
+from genai_course.clip.training import duplicate_floor, train_clip
 from genai_course.clip.zero_shot import (
     CLASSES,
+    PLURAL_TEMPLATES,
+    caption_fits,
     class_embeddings,
     class_prompts,
+    fitting_at_1,
+    multi_object_task,
     recall_at_k,
     zero_shot_predict,
     zero_shot_task,
 )
 from genai_course.data.scene_prompts import PromptSpec, is_held_out, text_to_image_dataset, tokenize
-from genai_course.data.shapes import read_scenes
+from genai_course.data.shapes import prompt_accuracy, read_scenes
 from genai_course.exercises.dalle import check_clip_rerank, check_contrastive_loss
 
 
@@ -188,6 +192,56 @@ def test_recall_at_k_on_a_hand_made_similarity_matrix():
     assert got == {"recall@1": 0.5, "recall@2": 0.75, "recall@3": 1.0}
     with pytest.raises(ValueError, match="direction"):
         recall_at_k(image_emb, text_emb, direction="both")
+
+
+def test_duplicate_floor_is_the_loss_of_a_perfect_model_with_repeated_captions():
+    assert duplicate_floor(["a red circle", "two blue squares", "a small red circle"]) == 0.0
+    # counts 2, 2, 1 ("one" is the same word as "a") → (log 2 + log 2 + 0) / 3
+    assert duplicate_floor(["a red circle", "one red circle", "a blue square"]) == pytest.approx(2 * math.log(2) / 3)
+    # the floor is reached: identical captions share one embedding, distinct ones are orthogonal,
+    # and each image sits on its caption's embedding; a huge scale makes the rest of the softmax vanish
+    captions = ["a red circle", "a red circle", "a blue square", "a red circle", "two green triangles"]
+    basis = {c: torch.eye(4)[i] for i, c in enumerate(dict.fromkeys(captions))}
+    text = torch.stack([basis[c] for c in captions])
+    got = float(contrastive_loss(text.clone(), text, 1e4))
+    assert got == pytest.approx(duplicate_floor(captions), abs=1e-5) and got == pytest.approx(3 * math.log(3) / 5)
+    with pytest.raises(ValueError, match="non-empty"):
+        duplicate_floor([])
+
+
+def test_multi_object_task_draws_several_objects_and_splits_held_out_ones():
+    task = multi_object_task(n_per_class=4, seed=2)
+    images, labels = task["seen"]
+    held_images, held_labels = task["heldout"]
+    assert len(labels) + len(held_labels) == 15 * 4 and images.shape[1:] == (3, 32, 32)
+    assert set(held_labels.tolist()) <= {CLASSES.index(("purple", "triangle")), CLASSES.index(("yellow", "square"))}
+    assert CLASSES.index(("purple", "triangle")) not in labels.tolist()
+    for found, label in zip(read_scenes(images), labels.tolist(), strict=True):
+        assert len(found) in (2, 3) and all((d.colour, d.shape) == CLASSES[label] for d in found)
+    for found in read_scenes(held_images):
+        assert any(is_held_out(PromptSpec(d.colour, d.shape, d.size)) for d in found)
+    assert len(PLURAL_TEMPLATES) == 6 and class_prompts(PLURAL_TEMPLATES)[0][0] == "two red circles"
+    with pytest.raises(ValueError, match="counts"):
+        multi_object_task(2, counts=(4,))
+
+
+def test_caption_fits_and_fitting_at_1():
+    images, prompts = text_to_image_dataset(6, seed=4)
+    prompts = [*prompts, "three large purple squares"]
+    fits = caption_fits(images, prompts)
+    assert fits.shape == (7, 6) and fits.dtype == torch.bool
+    for i, p in enumerate(prompts):
+        assert fits[i].tolist() == prompt_accuracy(images, [p] * 6)
+    # a hand-made case: 2 images, 3 captions; caption 0 fits both images, caption 1 fits image 1 only
+    fits = torch.tensor([[True, True], [False, True], [False, False]])
+    image_emb = torch.eye(3)[:2]  # image j · caption i = text_emb[i, j]
+    text_emb = torch.tensor([[0.1, 0.9, 0.0], [0.8, 0.2, 0.0], [0.0, 0.3, 0.0]])
+    # captions pick images 1, 0, 1: fits True, False, False
+    assert fitting_at_1(image_emb, text_emb, fits, "text_to_image") == pytest.approx(1 / 3)
+    # image 0 picks caption 1 (0.8, does not fit), image 1 picks caption 0 (0.9, fits)
+    assert fitting_at_1(image_emb, text_emb, fits, "image_to_text") == pytest.approx(1 / 2)
+    with pytest.raises(ValueError, match="direction"):
+        fitting_at_1(image_emb, text_emb, fits, "both")
 
 
 def test_zero_shot_task_keeps_held_out_images_out_of_training():

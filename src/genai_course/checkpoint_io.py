@@ -363,6 +363,17 @@ def build_model(path, build, config: dict, state: dict, remake: str | None = Non
     return model
 
 
+def load_shipped_model(name: str, fmt: str, build, device=None) -> torch.nn.Module:
+    """The shipped model ``name``.pt (made by ``genai-course recipe name``): verified against the
+    manifest, built by ``build(config)``, its weights loaded, in eval mode and frozen, on ``device``
+    (left on the CPU when None). A missing, damaged or mismatched file raises a clear error."""
+    path = checkpoint_path(f"{name}.pt")
+    remake = recipe_command(name)
+    config, state = load_state(path, fmt, remake)
+    model = build_model(path, build, config, state, remake).eval().requires_grad_(False)
+    return model.to(device) if device is not None else model
+
+
 def load_metrics(path) -> dict:
     """The metrics recorded next to a checkpoint (its ``.json``)."""
     path = Path(path).with_suffix(".json")

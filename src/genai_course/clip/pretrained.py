@@ -17,7 +17,13 @@ import time
 
 import torch
 
-from ..checkpoint_io import build_model, checkpoint_path, load_metrics, load_state, recipe_command, save_state
+from ..checkpoint_io import (
+    checkpoint_path,
+    load_metrics,
+    load_shipped_model,
+    recipe_command,
+    save_state,
+)
 from ..latent.pretrained import half
 from .model import CLIP, CLIPConfig
 
@@ -110,12 +116,7 @@ def make_clip(device=None, steps: int | None = None) -> dict:
 
 def load_clip(device=None) -> CLIP:
     """The shipped CLIP (eval mode, frozen); a missing or damaged file raises a clear error."""
-    path = checkpoint_path(f"{NAME}.pt")
-    remake = recipe_command(NAME)
-    config, state = load_state(path, FORMAT, remake)
-    model = build_model(path, lambda c: CLIP(CLIPConfig.from_dict(c)), config, state, remake)
-    model = model.eval().requires_grad_(False)
-    return model.to(device) if device is not None else model
+    return load_shipped_model(NAME, FORMAT, lambda c: CLIP(CLIPConfig.from_dict(c)), device)
 
 
 def clip_metrics() -> dict:

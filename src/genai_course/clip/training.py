@@ -17,6 +17,8 @@ drawn without replacement, so at least no pair is its own negative.
 
 from __future__ import annotations
 
+import math
+
 import torch
 
 from ..shape_check import expect_shape
@@ -77,3 +79,24 @@ def train_clip(
         history["scale"].append(float(model.scale().detach()))
     model.eval()
     return history
+
+
+def duplicate_floor(captions: list[str]) -> float:
+    """The lowest contrastive loss a batch with these captions allows: the mean of log m over its
+    pairs, m the number of times the pair's caption occurs in the batch.
+
+    Identical captions have identical embeddings, so an image's m copies of its caption get equal
+    logits and the right one gets at most 1/m of the softmax (image → text: −log p ≥ log m); the
+    m columns of those captions are identical too, so their m right images share one softmax
+    (text → image: the mean of −log p is ≥ log m). Captions are compared after
+    :func:`~genai_course.data.scene_prompts.tokenize`, so "one" and "a" count as the same word.
+    """
+    from collections import Counter
+
+    from ..data.scene_prompts import tokenize
+
+    if isinstance(captions, str) or not isinstance(captions, (list, tuple)) or not captions:
+        raise ValueError("captions must be a non-empty list of strings")
+    rows = [tuple(row) for row in tokenize(list(captions)).tolist()]
+    counts = Counter(rows)
+    return sum(math.log(counts[r]) for r in rows) / len(rows)

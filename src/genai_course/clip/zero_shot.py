@@ -24,7 +24,16 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from ..data.scene_prompts import COLOURS, POSITION_PHRASES, SHAPES, SIZES, PromptSpec, is_held_out, scene_for_prompt
+from ..data.scene_prompts import (
+    COLOURS,
+    COUNTS,
+    POSITION_PHRASES,
+    SHAPES,
+    SIZES,
+    PromptSpec,
+    is_held_out,
+    scene_for_prompt,
+)
 from ..shape_check import expect_shape
 
 CLASSES: tuple[tuple[str, str], ...] = tuple((c, s) for c in COLOURS for s in SHAPES)  # 15 (colour, shape)
@@ -34,6 +43,11 @@ TEMPLATES = (
     "a {c} {s}",
     *(f"a {size} {{c}} {{s}}" for size in SIZES),
     *(f"a {{c}} {{s}} {phrase}" for phrase in POSITION_PHRASES.values()),
+)
+# Captions of two or three objects, for scenes that show several ("two red circles"): every
+# shape's plural is the shape + "s" (:data:`~genai_course.data.scene_prompts.PLURALS`).
+PLURAL_TEMPLATES = tuple(
+    f"{count} {size}{{c}} {{s}}s" for count in ("two", "three") for size in ("", *(f"{z} " for z in SIZES))
 )
 
 
@@ -131,3 +145,70 @@ def zero_shot_task(n_per_class: int = 40, seed: int = 0, size: int = 32) -> dict
         return torch.cat([x for x, _ in parts]), torch.cat([y for _, y in parts])
 
     return {"classes": list(CLASSES), "seen": cat(seen), "heldout": cat(list(held.values())), **held}
+
+
+def multi_object_task(n_per_class: int = 30, seed: int = 0, counts=(2, 3), size: int = 32) -> dict:
+    """Scenes of two or three objects of one colour, shape and size, for zero-shot colour–shape
+    classification (15 classes, :data:`CLASSES`), split by whether the grammar holds them out.
+
+    Returns ``{"classes", "seen", "heldout"}``, each split ``(images (n 3 size size), labels (n,))``.
+    Every class gets ``n_per_class`` scenes with a random size and a random count from ``counts``;
+    a scene goes to ``"heldout"`` when its prompt is held out (every purple triangle, and small
+    yellow squares), else to ``"seen"``. No position: several objects are placed anywhere.
+    """
+    if not isinstance(n_per_class, int) or n_per_class < 1:
+        raise ValueError(f"n_per_class must be a positive int, got {n_per_class!r}")
+    counts = tuple(counts)
+    if not counts or any(c not in COUNTS for c in counts):
+        raise ValueError(f"counts must be a non-empty subset of {COUNTS}, got {counts!r}")
+    rng = np.random.RandomState(seed)
+    parts: dict[str, tuple[list, list]] = {"seen": ([], []), "heldout": ([], [])}
+    for label, (colour, shape) in enumerate(CLASSES):
+        for _ in range(n_per_class):
+            spec = PromptSpec(colour, shape, SIZES[rng.randint(len(SIZES))], None, counts[rng.randint(len(counts))])
+            images, labels = parts["heldout" if is_held_out(spec) else "seen"]
+            images.append(scene_for_prompt(spec, rng, size).image)
+            labels.append(label)
+    out = {"classes": list(CLASSES)}
+    for split, (images, labels) in parts.items():
+        out[split] = (torch.stack(images), torch.tensor(labels, dtype=torch.long))
+    return out
+
+
+def caption_fits(images: torch.Tensor, prompts: list[str]) -> torch.Tensor:
+    """Which caption describes which image, by the judge: a bool matrix (n_prompts n_images).
+
+    ``fits[i, j]`` is :func:`~genai_course.data.shapes.prompt_accuracy` of image j for prompt i:
+    "a red circle" fits every picture of one red circle, of any size and anywhere. The judge
+    reads each image once, so the n_prompts × n_images verdicts cost little more than n_images.
+    """
+    from ..data.shapes import prompt_accuracy
+
+    dims = expect_shape(images, "n c h w", c=3, name="images")
+    if isinstance(prompts, str) or not isinstance(prompts, (list, tuple)) or not prompts:
+        raise ValueError("prompts must be a non-empty list of strings")
+    n, m = len(prompts), dims["n"]
+    verdicts = prompt_accuracy(images.cpu().repeat(n, 1, 1, 1), [p for p in prompts for _ in range(m)])
+    return torch.tensor(verdicts, dtype=torch.bool).reshape(n, m)
+
+
+def fitting_at_1(
+    image_emb: torch.Tensor, text_emb: torch.Tensor, fits: torch.Tensor, direction: str = "text_to_image"
+) -> float:
+    """Recall@1 that accepts any right answer: the fraction of queries whose first result fits.
+
+    ``fits`` (n_texts n_images) says which caption describes which image (:func:`caption_fits`).
+    ``"text_to_image"``: caption i retrieves the most similar image j, a hit when ``fits[i, j]``;
+    ``"image_to_text"``: image j retrieves the most similar caption i, a hit when ``fits[i, j]``.
+    Recall@1 (:func:`recall_at_k`) asks for the pair's own partner instead, and so counts another
+    picture that the caption describes just as well as a miss.
+    """
+    dims = expect_shape(image_emb, "n e", name="image_emb")
+    expect_shape(text_emb, "m e", e=dims["e"], name="text_emb")
+    expect_shape(fits, "m n", m=text_emb.shape[0], n=dims["n"], name="fits")
+    sim = (text_emb.float() @ image_emb.float().T).cpu()  # (m n): caption i against image j
+    if direction == "text_to_image":
+        return float(fits.gather(1, sim.argmax(1, keepdim=True)).float().mean())
+    if direction == "image_to_text":
+        return float(fits.gather(0, sim.argmax(0, keepdim=True)).float().mean())
+    raise ValueError(f"direction must be 'text_to_image' or 'image_to_text', got {direction!r}")

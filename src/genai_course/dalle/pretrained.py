@@ -17,7 +17,13 @@ import time
 
 import torch
 
-from ..checkpoint_io import build_model, checkpoint_path, load_metrics, load_state, recipe_command, save_state
+from ..checkpoint_io import (
+    checkpoint_path,
+    load_metrics,
+    load_shipped_model,
+    recipe_command,
+    save_state,
+)
 from ..latent.pretrained import AUTOENCODER_TRAINING, half, training_images
 from .vqvae import VQVAE, VQVAEConfig, codebook_usage, train_vqvae
 
@@ -101,12 +107,7 @@ def make_vqvae(device=None) -> dict:
 
 def load_vqvae(device=None) -> VQVAE:
     """The shipped VQ-VAE (eval mode, frozen); a missing or damaged file raises a clear error."""
-    path = checkpoint_path(f"{VQVAE_NAME}.pt")
-    remake = recipe_command(VQVAE_NAME)
-    config, state = load_state(path, VQVAE_FORMAT, remake)
-    model = build_model(path, lambda c: VQVAE(VQVAEConfig.from_dict(c)), config, state, remake)
-    model = model.eval().requires_grad_(False)
-    return model.to(device) if device is not None else model
+    return load_shipped_model(VQVAE_NAME, VQVAE_FORMAT, lambda c: VQVAE(VQVAEConfig.from_dict(c)), device)
 
 
 def vqvae_metrics() -> dict:
@@ -243,12 +244,7 @@ def load_dalle(device=None):
     """The shipped DALL·E transformer (a course :class:`~genai_course.gpt.model.GPT`, eval mode, frozen)."""
     from ..gpt.model import GPT, GPTConfig
 
-    path = checkpoint_path(f"{DALLE_NAME}.pt")
-    remake = recipe_command(DALLE_NAME)
-    config, state = load_state(path, DALLE_FORMAT, remake)
-    model = build_model(path, lambda c: GPT(GPTConfig.from_dict(c)), config, state, remake)
-    model = model.eval().requires_grad_(False)
-    return model.to(device) if device is not None else model
+    return load_shipped_model(DALLE_NAME, DALLE_FORMAT, lambda c: GPT(GPTConfig.from_dict(c)), device)
 
 
 def dalle_metrics() -> dict:

@@ -20,7 +20,15 @@ import time
 
 import torch
 
-from ..checkpoint_io import build_model, checkpoint_path, load_metrics, load_state, recipe_command, save_state
+from ..checkpoint_io import (
+    build_model,
+    checkpoint_path,
+    load_metrics,
+    load_shipped_model,
+    load_state,
+    recipe_command,
+    save_state,
+)
 from .autoencoder import Autoencoder, AutoencoderConfig
 
 AUTOENCODER = "latent_autoencoder"
@@ -249,12 +257,7 @@ def load_denoiser(name: str, fmt: str, device=None):
     or damaged file raises a clear error naming the recipe that remakes it."""
     from .model import LatentDiffusionConfig, TextToImageDenoiser
 
-    path = checkpoint_path(f"{name}.pt")
-    remake = recipe_command(name)
-    config, state = load_state(path, fmt, remake)
-    model = build_model(path, lambda c: TextToImageDenoiser(LatentDiffusionConfig.from_dict(c)), config, state, remake)
-    model = model.eval().requires_grad_(False)
-    return model.to(device) if device is not None else model
+    return load_shipped_model(name, fmt, lambda c: TextToImageDenoiser(LatentDiffusionConfig.from_dict(c)), device)
 
 
 def text_to_image_metrics() -> dict:

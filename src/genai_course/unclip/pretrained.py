@@ -15,7 +15,14 @@ import time
 
 import torch
 
-from ..checkpoint_io import build_model, checkpoint_path, load_metrics, load_state, recipe_command, save_state
+from ..checkpoint_io import (
+    checkpoint_path,
+    load_metrics,
+    load_shipped_model,
+    load_state,
+    recipe_command,
+    save_state,
+)
 from ..latent.pretrained import evaluation_prompts, half, training_images
 from .prior import EMBEDDING_SCALE, DiffusionPrior, PriorConfig
 
@@ -34,9 +41,9 @@ def prior_schedule():
 
 
 @torch.no_grad()
-def embedded_scenes(clip, n_images: int, seed: int = 10) -> dict:
-    """The training scenes (chapter 6's, seed 10) as images in [−1, 1], captions, and CLIP image and text embeddings."""
-    images, prompts = training_images(n_images, seed=seed)
+def embedded_scenes(clip, n_images: int, seed: int = 10, split: str = "train") -> dict:
+    """Scenes of a split (default: chapter 6's training scenes, seed 10) as images in [−1, 1], captions, and CLIP image and text embeddings."""
+    images, prompts = training_images(n_images, seed=seed, split=split)
     device = next(clip.parameters()).device
     image_emb = torch.cat(
         [clip.encode_image(((images[i : i + 500] + 1) / 2).to(device)).cpu() for i in range(0, len(images), 500)]
@@ -52,7 +59,7 @@ def evaluate_prior(prior, clip, n: int = 500) -> dict:
 
     out = {}
     for split, seed in (("train", 1), ("heldout", 2)):
-        data = embedded_scenes(clip, n, seed=seed)
+        data = embedded_scenes(clip, n, seed=seed, split=split)
         sampled = sample_prior(prior, data["text_emb"], seed=0).cpu()
         out[split] = {
             "cos_prior_sample_to_image": round((sampled * data["image_emb"]).sum(1).mean().item(), 4),
@@ -109,12 +116,7 @@ def clip_dim(clip) -> int:
 
 def load_prior(device=None) -> DiffusionPrior:
     """The shipped diffusion prior (eval mode, frozen)."""
-    path = checkpoint_path(f"{PRIOR_NAME}.pt")
-    remake = recipe_command(PRIOR_NAME)
-    config, state = load_state(path, PRIOR_FORMAT, remake)
-    model = build_model(path, lambda c: DiffusionPrior(PriorConfig(**c)), config, state, remake)
-    model = model.eval().requires_grad_(False)
-    return model.to(device) if device is not None else model
+    return load_shipped_model(PRIOR_NAME, PRIOR_FORMAT, lambda c: DiffusionPrior(PriorConfig(**c)), device)
 
 
 @torch.no_grad()

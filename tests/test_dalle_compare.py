@@ -1,0 +1,104 @@
+"""Comparing text-to-image families (genai_course.dalle.compare): prompt sets, one row of the table, the detail study."""
+
+import math
+
+import pytest
+import torch
+
+from genai_course.clip.pretrained import load_clip
+from genai_course.dalle import compare
+from genai_course.data.scene_prompts import is_held_out, parse_prompt
+from genai_course.latent.evaluation import real_scenes
+from genai_course.latent.pretrained import load_autoencoder
+
+PROMPTS = {
+    "seen": ["a red circle", "two large green squares", "a small blue triangle on the left", "three yellow circles"]
+    * 3,
+    "heldout": ["a purple triangle", "a small yellow square", "two large purple triangles"] * 3,
+}
+
+
+@pytest.fixture(scope="module")
+def models():
+    return load_autoencoder(), load_clip()
+
+
+def test_detail_prompts_write_one_seen_scene_four_ways():
+    variants = compare.detail_prompts(20, seed=3)
+    assert tuple(variants) == compare.DETAIL_VARIANTS
+    assert all(len(ps) == 20 for ps in variants.values())
+    for i, bare in enumerate(variants["bare"]):
+        base = parse_prompt(bare)
+        specs = [parse_prompt(variants[v][i]) for v in compare.DETAIL_VARIANTS]
+        assert all((s.colour, s.shape, s.count) == (base.colour, base.shape, 1) for s in specs)
+        assert base.size is None and base.position is None
+        assert specs[1].size and specs[1].position is None and specs[2].size is None and specs[2].position
+        assert (specs[3].size, specs[3].position) == (specs[1].size, specs[2].position)
+        assert not any(is_held_out(variants[v][i]) for v in compare.DETAIL_VARIANTS)
+    assert len(set(variants["bare"][:14])) == 14, "the 14 seen colour-shape pairs come round before any repeats"
+    assert compare.detail_prompts(20, seed=3) == variants
+    with pytest.raises(ValueError, match="positive int"):
+        compare.detail_prompts(0)
+
+
+def test_real_scenes_are_the_judges_ceiling_and_the_fid_floor(models):
+    autoencoder, clip = models
+    row = compare.evaluate_family(compare.real_sampler(), PROMPTS, autoencoder, clip, PROMPTS["seen"][:3], per_prompt=4)
+    assert row["seen"] == row["heldout"] == 1.0
+    assert row["attributes"]["heldout"]["size"] == 1.0
+    assert len(row["timings"]) == 3 and row["seconds_per_image"] > 0
+    assert 0.7 < row["diversity"] < 1.3, "another draw of real scenes is about as varied as the reference"
+    assert math.isfinite(row["fid"]) and row["fid"] > 0
+    assert 0 < row["clip_score"] <= 2.5
+    assert row["images"]["seen"].shape == (12, 3, 32, 32)
+
+
+def test_a_sampler_that_ignores_the_prompt_scores_zero(models):
+    autoencoder, clip = models
+
+    def wrong(prompts, seed):
+        return real_scenes(["three green squares"] * len(prompts), seed=seed)
+
+    row = compare.evaluate_family(wrong, PROMPTS, autoencoder, clip)
+    assert row["seen"] == row["heldout"] == 0.0
+    assert math.isnan(row["diversity"]) and len(row["timings"]) == 2
+    right = compare.evaluate_family(compare.real_sampler(), PROMPTS, autoencoder, clip)
+    assert row["clip_score"] < right["clip_score"] and row["fid"] > right["fid"]
+
+
+def test_evaluate_family_refuses_bad_inputs(models):
+    autoencoder, clip = models
+    with pytest.raises(ValueError, match="'seen' and 'heldout'"):
+        compare.evaluate_family(compare.real_sampler(), {"seen": PROMPTS["seen"]}, autoencoder, clip)
+
+    def short(prompts, seed):
+        return real_scenes(prompts, seed=seed)[:-1]
+
+    with pytest.raises(ValueError, match="returned"):
+        compare.evaluate_family(short, PROMPTS, autoencoder, clip)
+
+
+def test_detail_study_reports_every_variant(models):
+    _, clip = models
+    variants = compare.detail_prompts(6, seed=0)
+    seeds = []
+
+    def sampler(prompts, seed):
+        seeds.append(seed)
+        return real_scenes(prompts, seed=seed)
+
+    table = compare.detail_study(sampler, variants, clip, seed=7)
+    assert seeds == [7] * 4, "every variant is sampled with the same seed"
+    assert list(table) == list(compare.DETAIL_VARIANTS)
+    for variant, r in table.items():
+        assert r["shared"] == r["prompt"] == r["colour"] == 1.0
+        assert math.isnan(r["size"]) == (variant in ("bare", "+ position"))
+        assert math.isnan(r["position"]) == (variant in ("bare", "+ size"))
+    with pytest.raises(ValueError, match="prompts"):
+        compare.detail_study(sampler, {**variants, "+ size": variants["+ size"][:3]}, clip)
+
+
+def test_count_numbers_counts_parameters_and_plain_tensors():
+    layer = torch.nn.Linear(3, 2)
+    assert compare.count_numbers(layer, torch.zeros(4, 5)) == 8 + 20
+    assert compare.count_numbers(layer.requires_grad_(False)) == 8, "frozen parameters count too"
