@@ -319,3 +319,13 @@ def test_clip_rerank_checker():
 
     tie = check_clip_rerank(last_on_tie)
     assert not tie and "tie" in tie.message
+
+
+def test_best_candidate_takes_the_highest_cosine_whatever_the_length():
+    from genai_course.clip.score import best_candidate
+
+    text = torch.tensor([[1.0, 0.0], [0.0, 1.0]])
+    images = torch.tensor([[[10.0, 10.0], [1.0, 0.1]], [[0.0, 3.0], [0.0, 1.0]]])  # a long vector does not win
+    assert best_candidate(images, text).tolist() == [1, 0]  # the tie in row 2 goes to the first
+    with pytest.raises(ValueError, match="prompt embeddings"):
+        best_candidate(images, text[:1])

@@ -18,6 +18,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 import torch
+import torch.nn.functional as F
 
 from ..shape_check import expect_shape
 
@@ -78,6 +79,17 @@ def clip_score(images: torch.Tensor, prompts: list[str], model=None, scale: floa
     return scale * cosines(images, prompts, model).clamp(min=0)
 
 
+def best_candidate(image_emb: torch.Tensor, text_emb: torch.Tensor) -> torch.Tensor:
+    """Index of each prompt's best candidate (n,): image_emb (n k e), text_emb (n e), normalised or not.
+
+    The highest cosine wins, which is also the highest CLIPScore; an exact tie goes to the first candidate.
+    """
+    expect_shape(image_emb, "n k e", name="candidate embeddings")
+    expect_shape(text_emb, "n e", n=image_emb.shape[0], e=image_emb.shape[2], name="prompt embeddings")
+    cos = torch.einsum("nke,ne->nk", F.normalize(image_emb, dim=-1), F.normalize(text_emb, dim=-1))  # (n k)
+    return cos.argmax(dim=1)
+
+
 @torch.no_grad()
 def rerank(candidates: torch.Tensor, prompts: list[str], model=None) -> tuple[torch.Tensor, torch.Tensor]:
     """DALL·E's reranking: candidates (n k 3 h w), one prompt each (n) → (best (n 3 h w), scores (n k)).
@@ -93,5 +105,5 @@ def rerank(candidates: torch.Tensor, prompts: list[str], model=None) -> tuple[to
         raise ValueError("candidates has k = 0 candidates per prompt: give at least one")
     flat = candidates.reshape(n * k, *candidates.shape[2:])  # (n·k 3 h w)
     cos = cosines(flat, [p for p in prompts for _ in range(k)], model).reshape(n, k)  # (n k)
-    best = cos.argmax(dim=1)  # (n,): argmax of the score, and of the cosine when all are clipped to 0
+    best = cos.argmax(dim=1)  # (n,): as best_candidate; the cosine decides when all scores clip to 0
     return candidates[torch.arange(n, device=candidates.device), best], HESSEL_W * cos.clamp(min=0)
