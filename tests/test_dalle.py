@@ -94,3 +94,23 @@ def test_image_only_hook_checker():
     for wrong, hint in ((zeros, "-inf"), (off_by_one, "masked too"), (rescaled, "image-code logits")):
         feedback = check_image_only_hook(wrong)
         assert not feedback.passed and hint in feedback.message, (wrong.__name__, feedback.message)
+
+
+def test_public_text_to_image_shapes_seeds_reranking_and_clear_errors():
+    from genai_course.dalle import text_to_image
+
+    prompts = ["a red circle", "two small purple triangles"]
+    images = text_to_image(prompts, seed=3)
+    assert images.shape == (2, 3, 32, 32) and images.dtype == torch.float32
+    assert images.min() >= 0 and images.max() <= 1
+    assert torch.equal(text_to_image(prompts, seed=3, rerank=1), images), "best of 1 is plain sampling"
+    reranked = text_to_image(prompts, seed=3, rerank=3)
+    assert reranked.shape == images.shape
+    for bad, match in (("a red circle", "list of strings"), (["a red hexagon"], "hexagon"), ([], "empty")):
+        with pytest.raises(ValueError, match=match):
+            text_to_image(bad)
+    for rerank in (0, -1, 2.5, True):
+        with pytest.raises(ValueError, match="rerank"):
+            text_to_image(prompts, rerank=rerank)
+    with pytest.raises(ValueError, match="seed"):
+        text_to_image(prompts, seed=-1)
