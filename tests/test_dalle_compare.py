@@ -102,3 +102,28 @@ def test_count_numbers_counts_parameters_and_plain_tensors():
     layer = torch.nn.Linear(3, 2)
     assert compare.count_numbers(layer, torch.zeros(4, 5)) == 8 + 20
     assert compare.count_numbers(layer.requires_grad_(False)) == 8, "frozen parameters count too"
+
+
+def test_two_proportion_z_by_hand_and_its_checker():
+    import math
+
+    from genai_course.dalle.compare import two_proportion_z
+    from genai_course.exercises.dalle import check_two_proportion_z
+
+    p = (60 + 46) / 152
+    assert two_proportion_z(60, 76, 46, 76) == pytest.approx((60 / 76 - 46 / 76) / math.sqrt(p * (1 - p) * 2 / 76))
+    assert two_proportion_z(5, 20, 5, 20) == 0 and two_proportion_z(0, 10, 0, 5) == 0
+    with pytest.raises(ValueError, match="correct_a"):
+        two_proportion_z(11, 10, 1, 5)
+    assert check_two_proportion_z(two_proportion_z).passed
+
+    def flipped(ka, na, kb, nb):
+        return -two_proportion_z(ka, na, kb, nb)
+
+    def unpooled(ka, na, kb, nb):
+        pa, pb = ka / na, kb / nb
+        return (pa - pb) / math.sqrt(pa * (1 - pa) / na + pb * (1 - pb) / nb)
+
+    for wrong, hint in ((flipped, "sign"), (unpooled, "share one p")):
+        feedback = check_two_proportion_z(wrong)
+        assert not feedback.passed and hint in feedback.message, feedback.message

@@ -175,3 +175,20 @@ def detail_study(sampler: Sampler, variants: dict[str, list[str]], clip_model=No
             "prompt": attributes["prompt"],
         }
     return table
+
+
+def two_proportion_z(correct_a: int, n_a: int, correct_b: int, n_b: int) -> float:
+    r"""The two-proportion z statistic for accuracies k_a/n_a and k_b/n_b, with the pooled proportion p:
+
+    .. math::  z = \frac{\hat p_a - \hat p_b}{\sqrt{p(1-p)\,(1/n_a + 1/n_b)}}, \qquad p = \frac{k_a + k_b}{n_a + n_b}
+
+    |z| > 1.96 is the usual 5 % threshold for "the two accuracies differ" (independent samples).
+    Both accuracies 0 or both 1 give 0 (no evidence either way).
+    """
+    for name, k, n in (("a", correct_a, n_a), ("b", correct_b, n_b)):
+        if not (isinstance(n, int) and n > 0 and isinstance(k, int) and 0 <= k <= n):
+            raise ValueError(f"need 0 ≤ correct_{name} ≤ n_{name} and n_{name} > 0 (ints), got {k!r} of {n!r}")
+    p = (correct_a + correct_b) / (n_a + n_b)
+    if p in (0.0, 1.0):
+        return 0.0
+    return (correct_a / n_a - correct_b / n_b) / (p * (1 - p) * (1 / n_a + 1 / n_b)) ** 0.5

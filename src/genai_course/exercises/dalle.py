@@ -235,3 +235,34 @@ def check_image_only_hook(image_only) -> Feedback:
         return "Correct: softmax over the result puts all probability on image codes, in the model's own proportions."
 
     return run_check(body)
+
+
+def check_two_proportion_z(z_score) -> Feedback:
+    """``z_score(correct_a, n_a, correct_b, n_b) -> float``: the pooled two-proportion z statistic."""
+    import math
+
+    from ..dalle.compare import two_proportion_z
+
+    def body() -> str:
+        for case in ((60, 76, 46, 76), (21, 28, 17, 28), (10, 40, 30, 60), (5, 20, 5, 20)):
+            got = call_student(z_score, *case)
+            if not isinstance(got, (int, float)) or not math.isfinite(got):
+                fail(f"z_score{case}: expected a finite number, got {got!r}.")
+            want = two_proportion_z(*case)
+            if abs(got - want) < 1e-6:
+                continue
+            ka, na, kb, nb = case
+            unpooled = (ka / na - kb / nb) / math.sqrt(ka / na * (1 - ka / na) / na + kb / nb * (1 - kb / nb) / nb)
+            if abs(got + want) < 1e-6:
+                fail(
+                    f"z_score{case} = {got:.4f}: the sign is flipped. Hint: a minus b, so z > 0 when a is more accurate."
+                )
+            if abs(got - unpooled) < 1e-6:
+                fail(
+                    f"z_score{case} = {got:.4f} uses each accuracy's own variance. Hint: under the null hypothesis both"
+                    " share one p, (k_a + k_b) / (n_a + n_b): use p(1 − p)(1/n_a + 1/n_b)."
+                )
+            fail(f"z_score{case} = {got!r}, expected {want:.4f}. Hint: (p̂_a − p̂_b) / sqrt(p(1 − p)(1/n_a + 1/n_b)).")
+        return "Correct: equal accuracies give z = 0, and |z| > 1.96 is the usual 5 % threshold."
+
+    return run_check(body)
