@@ -138,7 +138,7 @@ RECIPES = {
         ),
         _recipe(
             "unclip_decoder",
-            "20",
+            "25",
             "unCLIP decoder: chapter 6's latent U-Net re-conditioned on CLIP image embeddings (adapter + LoRA), float16",
             "genai_course.unclip.pretrained:make_decoder",
             needs=["clip_scenes", "latent_text_to_image", "unclip_prior"],
