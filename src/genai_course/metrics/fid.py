@@ -82,3 +82,43 @@ def course_fid(images_a: torch.Tensor, images_b: torch.Tensor, model=None) -> fl
 
     model = model or load_digit_classifier()
     return frechet_distance_features(digit_features(images_a, model), digit_features(images_b, model))
+
+
+# --- small-sample bias (Chong & Forsyth 2020; Bińkowski et al. 2018) ---------------------------------
+
+
+def sample_size_sweep(metric, features, reference, sizes, draws: int = 5, seed: int = 0) -> dict[int, np.ndarray]:
+    """``metric(subset, reference)`` for ``draws`` random subsets of ``features`` (N d) of each size n.
+
+    Subsets are drawn without replacement, afresh for each draw; ``reference`` (M d) stays
+    fixed. Returns ``{n: array of draws values}``, so the mean and spread at each n show the
+    estimator's bias and noise. ``metric`` is e.g. :func:`frechet_distance_features` or
+    :func:`genai_course.metrics.kid.kernel_inception_distance`.
+    """
+    n_total = len(features)
+    if any(not isinstance(n, int) or not 2 <= n <= n_total for n in sizes):
+        raise ValueError(f"every size must be an int in 2..{n_total} (the number of features), got {list(sizes)}")
+    rng = np.random.default_rng(seed)
+    return {
+        n: np.array([metric(features[rng.permutation(n_total)[:n]], reference) for _ in range(draws)]) for n in sizes
+    }
+
+
+def real_vs_real_sweep(metric, features, sizes, draws: int = 5, seed: int = 0) -> dict[int, np.ndarray]:
+    """The same as :func:`sample_size_sweep` for one data set against itself, without overlap.
+
+    Each draw splits ``features`` (N d) at random into two disjoint halves, takes n rows of the
+    first and compares them with the whole second half, so n can reach N // 2 at most. A perfect
+    generator would score like this.
+    """
+    half = len(features) // 2
+    if any(not isinstance(n, int) or not 2 <= n <= half for n in sizes):
+        raise ValueError(f"every size must be an int in 2..{half} (half the features), got {list(sizes)}")
+    rng = np.random.default_rng(seed)
+    out = {n: [] for n in sizes}
+    for _ in range(draws):
+        order = rng.permutation(len(features))
+        first, second = features[order[:half]], features[order[half:]]
+        for n in sizes:
+            out[n].append(metric(first[:n], second))
+    return {n: np.array(v) for n, v in out.items()}

@@ -1,0 +1,257 @@
+r"""A bias audit of generators: does sampling keep, shrink or amplify a group's share of the data?
+
+The audit of notebook 8.8 trains small generators on data whose *attribute* (a binary group
+label) is deliberately imbalanced, then counts the groups among the samples.
+
+**Bias amplification.** Zhao et al. (2017) define amplification for a *classifier's predictions*:
+how much more often the model predicts an attribute together with an output than the training
+labels pair them. The generator-side analogue used here compares one group's share among the
+samples with its share in the training data:
+
+.. math::  A(g) = \hat p_{\text{samples}}(g) - p_{\text{train}}(g)
+
+:math:`A(g) < 0` for the minority group means the generator makes it rarer still (it drops
+part of a mode); :math:`A = 0` means it reproduces the imbalance faithfully — which is *not* the
+same as fair, only as faithful.
+
+**Mitigations measured.** (1) *Reweighting*: train on a sampler that draws example i with
+probability proportional to :math:`w_i = 1 / n_{g(i)}`, so each group is drawn equally often
+(importance weights toward 50/50); (2) *conditioning*: train a class-conditional model and ask
+for each group equally often at sampling time.
+
+The data are two Gaussian clusters in 2-D, one per group, so the "attribute classifier" is
+exact (the side of the y-axis a point lies on) and every measured change is the generator's.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..diffusion.schedules import NoiseSchedule
+from ..gan.losses import d_loss, g_loss
+from ..nn.unet import timestep_embedding
+
+# The two groups' cluster centres (group 0 left, group 1 right) and spread: far enough apart
+# that a sample's group is never ambiguous, close enough that one generator must cover both.
+CENTRES = ((-1.5, 0.0), (1.5, 0.0))
+SPREAD = 0.3
+
+
+def _check_groups(groups, name: str = "groups") -> torch.Tensor:
+    groups = torch.as_tensor(groups)
+    if groups.dim() != 1 or len(groups) == 0:
+        raise ValueError(f"{name} must be a non-empty 1-d tensor of group labels (n,), got shape {tuple(groups.shape)}")
+    if groups.is_floating_point():
+        raise TypeError(f"{name} must hold integer group labels, got dtype {groups.dtype}")
+    return groups
+
+
+def two_groups(n: int, minority_share: float = 0.2, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``(points (n 2), groups (n,))``: exactly ``round(minority_share·n)`` points of group 1, the rest group 0."""
+    if not isinstance(n, int) or n < 2:
+        raise ValueError(f"n must be an int >= 2, got {n!r}")
+    if not 0 < minority_share < 1:
+        raise ValueError(f"minority_share must lie in (0, 1), got {minority_share!r}")
+    g = torch.Generator("cpu").manual_seed(seed)
+    groups = (torch.arange(n) < round(minority_share * n)).long()
+    groups = groups[torch.randperm(n, generator=g)]
+    points = torch.tensor(CENTRES)[groups] + SPREAD * torch.randn(n, 2, generator=g)
+    return points, groups
+
+
+def group_of(points: torch.Tensor) -> torch.Tensor:
+    """The attribute classifier of the toy: group 1 right of the y-axis, group 0 left. (n 2) → (n,) int64."""
+    if points.dim() != 2 or points.shape[1] != 2:
+        raise ValueError(f"points must have shape (n 2), got {tuple(points.shape)}")
+    return (points[:, 0] > 0).long()
+
+
+def share(groups, group: int = 1) -> float:
+    """The fraction of labels equal to ``group``."""
+    groups = _check_groups(groups)
+    return (groups == group).float().mean().item()
+
+
+def bias_amplification(train_groups, sample_groups, group: int = 1) -> float:
+    """:math:`A(g) = \\hat p_{\\text{samples}}(g) - p_{\\text{train}}(g)`, the generator-side analogue of Zhao et al. (2017)."""
+    return share(_check_groups(sample_groups, "sample_groups"), group) - share(
+        _check_groups(train_groups, "train_groups"), group
+    )
+
+
+def spread_ratio(samples: torch.Tensor, reference: torch.Tensor) -> float:
+    """How much of the plane a set of points (n 2) covers, relative to ``reference`` (m 2):
+    √(det Σ_samples / det Σ_reference), the ratio of the areas of their one-σ ellipses.
+
+    1 when the samples spread like the reference; near 0 when they collapse onto a curve or a
+    point, which a share alone cannot see (a group can have the right share and no diversity).
+    """
+    for name, x in (("samples", samples), ("reference", reference)):
+        if x.dim() != 2 or x.shape[1] != 2 or len(x) < 3:
+            raise ValueError(f"{name} must have shape (n 2) with n >= 3, got {tuple(x.shape)}")
+    area = lambda x: torch.linalg.det(torch.cov(x.T.double()))  # noqa: E731  (det of the 2×2 covariance)
+    return (area(samples) / area(reference)).sqrt().item()
+
+
+def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson's score interval for a proportion k/n (95 % for z = 1.96); sensible even at k = 0 or k = n."""
+    if n < 1 or not 0 <= k <= n:
+        raise ValueError(f"need 0 <= k <= n and n >= 1, got k={k}, n={n}")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return centre - half, centre + half
+
+
+def balancing_weights(groups) -> torch.Tensor:
+    """Sampling weights (n,) that draw every group equally often: w_i = 1 / (G · n_{g(i)}), summing to 1."""
+    groups = _check_groups(groups)
+    values, counts = torch.unique(groups, return_counts=True)
+    per_group = torch.zeros(int(values.max()) + 1)
+    per_group[values] = 1.0 / (len(values) * counts.float())
+    return per_group[groups]
+
+
+def _batches(n: int, batch_size: int, weights: torch.Tensor | None, g: torch.Generator):
+    """Indices of one training batch: uniform, or drawn with replacement in proportion to ``weights``."""
+    if weights is None:
+        return torch.randint(n, (batch_size,), generator=g)
+    # inverse-CDF draw with replacement: example i is picked with probability w_i / Σw
+    cdf = weights.cumsum(0)
+    u = torch.rand(batch_size, generator=g) * cdf[-1]
+    return torch.searchsorted(cdf, u, right=True).clamp_max(len(weights) - 1)
+
+
+def _mlp(d_in: int, d_out: int, hidden: int, act=nn.ReLU) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(d_in, hidden), act(), nn.Linear(hidden, hidden), act(), nn.Linear(hidden, d_out))
+
+
+def train_toy_gan(
+    points: torch.Tensor,
+    weights: torch.Tensor | None = None,
+    steps: int = 1500,
+    seed: int = 0,
+    hidden: int = 64,
+    z_dim: int = 4,
+    batch_size: int = 128,
+    lr: float = 1e-3,
+) -> nn.Module:
+    """A small non-saturating GAN (Goodfellow et al. 2014) on ``points`` (n 2); returns the generator z (b z_dim) → (b 2)."""
+    torch.manual_seed(seed)
+    g = torch.Generator("cpu").manual_seed(seed)
+    G, D = _mlp(z_dim, 2, hidden), _mlp(2, 1, hidden, nn.LeakyReLU)
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
+    for _ in range(steps):
+        real = points[_batches(len(points), batch_size, weights, g)]
+        fake = G(torch.randn(batch_size, z_dim, generator=g))
+        loss_d = d_loss("minimax", D(real).squeeze(1), D(fake.detach()).squeeze(1))
+        opt_d.zero_grad(set_to_none=True)
+        loss_d.backward()
+        opt_d.step()
+        loss_g = g_loss("nonsaturating", D(fake).squeeze(1))
+        opt_g.zero_grad(set_to_none=True)
+        loss_g.backward()
+        opt_g.step()
+    G.z_dim = z_dim
+    return G.eval()
+
+
+@torch.no_grad()
+def gan_samples(G: nn.Module, n: int, seed: int = 0) -> torch.Tensor:
+    """n points (n 2) from a generator of :func:`train_toy_gan`."""
+    return G(torch.randn(n, G.z_dim, generator=torch.Generator("cpu").manual_seed(seed)))
+
+
+class ConditionalDenoiser(nn.Module):
+    """ε_θ(x, t, y) for 2-D points: an MLP on [x, time embedding, group embedding]; y = n_groups is "no group"."""
+
+    def __init__(self, n_groups: int = 2, hidden: int = 128, t_dim: int = 16):
+        super().__init__()
+        self.n_groups, self.t_dim = n_groups, t_dim
+        self.group = nn.Embedding(n_groups + 1, t_dim)
+        self.net = nn.Sequential(
+            nn.Linear(2 + 2 * t_dim, hidden), nn.SiLU(), nn.Linear(hidden, hidden), nn.SiLU(),
+            nn.Linear(hidden, hidden), nn.SiLU(), nn.Linear(hidden, 2),
+        )  # fmt: skip
+
+    def forward(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([x, timestep_embedding(t, self.t_dim), self.group(y)], dim=-1))
+
+
+@dataclass
+class ToyDiffusion:
+    net: ConditionalDenoiser
+    schedule: NoiseSchedule
+
+
+def train_toy_diffusion(
+    points: torch.Tensor,
+    groups: torch.Tensor,
+    weights: torch.Tensor | None = None,
+    steps: int = 1500,
+    seed: int = 0,
+    p_uncond: float = 0.5,
+    batch_size: int = 128,
+    lr: float = 2e-3,
+    T: int = 100,
+) -> ToyDiffusion:
+    """A small DDPM (Ho et al. 2020) on ``points`` (n 2) with group labels (n,), the label dropped for a
+    ``p_uncond`` fraction of examples so that the same network also samples without asking for a group."""
+    torch.manual_seed(seed)
+    g = torch.Generator("cpu").manual_seed(seed)
+    schedule = NoiseSchedule.make("linear", T)
+    net = ConditionalDenoiser(n_groups=int(groups.max()) + 1)
+    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    abar = schedule.alphas_cumprod
+    decay = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1 - step / steps)  # smaller steps late: less noise
+    for _ in range(steps):
+        idx = _batches(len(points), batch_size, weights, g)
+        x0, y = points[idx], groups[idx].clone()
+        y[torch.rand(batch_size, generator=g) < p_uncond] = net.n_groups
+        t = torch.randint(T, (batch_size,), generator=g)
+        eps = torch.randn(batch_size, 2, generator=g)
+        a = abar[t][:, None]
+        xt = a.sqrt() * x0 + (1 - a).sqrt() * eps  # q(x_t | x_0), Ho et al. (2020) eq. 4
+        loss = (net(xt, t, y) - eps).pow(2).mean()  # their eq. 14
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        decay.step()
+    return ToyDiffusion(net.eval(), schedule)
+
+
+@torch.no_grad()
+def diffusion_samples(model: ToyDiffusion, n: int, groups: torch.Tensor | None = None, seed: int = 0) -> torch.Tensor:
+    """n points (n 2) by ancestral sampling; ``groups`` (n,) asks for a group per sample, ``None`` for none."""
+    from ..diffusion.sampling import ddpm_sample
+
+    net = model.net
+    y = torch.full((n,), net.n_groups) if groups is None else torch.as_tensor(groups).long()
+    if y.shape != (n,):
+        raise ValueError(f"groups must have shape ({n},), got {tuple(y.shape)}")
+    g = torch.Generator("cpu").manual_seed(seed)
+    return ddpm_sample(lambda x, t: net(x, t, y), (n, 2), model.schedule, generator=g)
+
+
+__all__ = [
+    "CENTRES",
+    "SPREAD",
+    "ConditionalDenoiser",
+    "ToyDiffusion",
+    "balancing_weights",
+    "bias_amplification",
+    "diffusion_samples",
+    "gan_samples",
+    "group_of",
+    "share",
+    "spread_ratio",
+    "train_toy_diffusion",
+    "train_toy_gan",
+    "two_groups",
+    "wilson_interval",
+]
