@@ -83,6 +83,9 @@ def _loaders():
     from genai_course.metrics.digit_classifier import load_digit_classifier
 
     yield "digit_classifier.pt", load_digit_classifier
+    from genai_course.seq2seq import load_seq2seq_reverse
+
+    yield "seq2seq_reverse.pt", load_seq2seq_reverse
     yield "diffusion_digits.pt", load_digit_diffusion
     for name in ("dcgan_digits", "cgan_digits", "dcgan_faces", "stylegan_faces", "face_attributes"):
         yield f"gan_{name}.pt", lambda name=name: load_model(name)

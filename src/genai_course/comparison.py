@@ -33,6 +33,22 @@ Builder = Callable[[torch.device | str], tuple[torch.nn.Module, tuple[Sampler, s
 # --- builders: load each model once and say how to time one batch of its samples ---
 
 
+def _seq2seq(device):
+    from .data import sequences as seq
+    from .seq2seq import DATA, load_seq2seq_reverse
+
+    model = load_seq2seq_reverse(device)
+    pairs = seq.train_test_split(**DATA)[1][:64]
+    src, _, tgt_out = seq.to_tensors(pairs, device)  # (64 s), (64 t)
+
+    def sample() -> int:
+        with torch.no_grad():
+            model.greedy_decode(src, seq.BOS, tgt_out.shape[1])
+        return len(pairs)
+
+    return model, (sample, "sequence")
+
+
 def _gpt_sampler(model, prompt_ids: list[int], device, new_tokens: int = 64) -> tuple[Sampler, str]:
     from .gpt.sampling import generate
 
@@ -207,6 +223,8 @@ ACCURACY_HELDOUT = "prompt accuracy, held-out combinations"
 
 # fmt: off
 MODELS = (
+    CourseModel(1, "encoder–decoder", "transformer", "reverse a digit string", ("seq2seq_reverse",),
+                "held-out exact match", "heldout_exact_match", True, _seq2seq),
     CourseModel(2, "character GPT", "GPT", "text", ("gpt_char_small",),
                 "held-out loss, bits/char", "val_loss_nats_per_char", False, _char_gpt, BITS),
     CourseModel(2, "SFT policy", "GPT", "answer instructions", ("rlhf_sft",),

@@ -51,6 +51,13 @@ RECIPES = {
             "genai_course.metrics.digit_classifier:make_digit_classifier",
         ),
         _recipe(
+            "seq2seq_reverse",
+            "1",
+            "chapter 1's encoder-decoder trained to reverse digit strings (notebook 1.3's settings), float16",
+            "genai_course.seq2seq:make_seq2seq_reverse",
+            seed=0,
+        ),
+        _recipe(
             "diffusion_digits",
             "30",
             "class-conditional digit U-Net, 3000 steps of batch 128, EMA weights",
