@@ -28,7 +28,7 @@ def test_amplification_share_and_interval():
     assert lo < 0.2 < hi and hi - lo == pytest.approx(0.16, abs=0.01)
     lo, hi = bias.wilson_interval(0, 50)
     assert lo == pytest.approx(0, abs=1e-12) and 0 < hi < 0.1
-    with pytest.raises(ValueError, match="0 <= k <= n"):
+    with pytest.raises(ValueError, match="0 ≤ k ≤ n"):
         bias.wilson_interval(5, 4)
 
 

@@ -25,7 +25,6 @@ exact (the side of the y-axis a point lies on) and every measured change is the 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -34,6 +33,7 @@ from torch import nn
 from ..diffusion.schedules import NoiseSchedule
 from ..gan.losses import d_loss, g_loss
 from ..nn.unet import timestep_embedding
+from .preferences import wilson_interval  # a group's share is a binomial proportion, like a win rate
 
 # The two groups' cluster centres (group 0 left, group 1 right) and spread: far enough apart
 # that a sample's group is never ambiguous, close enough that one generator must cover both.
@@ -95,16 +95,6 @@ def spread_ratio(samples: torch.Tensor, reference: torch.Tensor) -> float:
             raise ValueError(f"{name} must have shape (n 2) with n >= 3, got {tuple(x.shape)}")
     area = lambda x: torch.linalg.det(torch.cov(x.T.double()))  # noqa: E731  (det of the 2×2 covariance)
     return (area(samples) / area(reference)).sqrt().item()
-
-
-def wilson_interval(k: int, n: int, z: float = 1.96) -> tuple[float, float]:
-    """Wilson's score interval for a proportion k/n (95 % for z = 1.96); sensible even at k = 0 or k = n."""
-    if n < 1 or not 0 <= k <= n:
-        raise ValueError(f"need 0 <= k <= n and n >= 1, got k={k}, n={n}")
-    p = k / n
-    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
-    half = z / (1 + z * z / n) * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return centre - half, centre + half
 
 
 def balancing_weights(groups) -> torch.Tensor:
