@@ -77,3 +77,33 @@ def test_shipped_checkpoint_matches_its_recorded_loss():
     assert evaluate(model, val_ids) / cpt[1] == pytest.approx(metrics["val_loss_nats_per_char"], abs=2e-3)
     assert metrics["val_loss_nats_per_char"] < 1.6
     assert CHECKPOINT.stat().st_size < 5_000_000
+
+
+def test_int8_linear_matches_its_dequantized_weight_and_rounds_within_half_a_step():
+    from genai_course.gpt.inference import Int8Linear
+
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(24, 10)
+    q = Int8Linear.from_linear(lin)
+    assert q.weight_q.dtype == torch.int8 and q.scale.shape == (10,)
+    assert q.weight_q.abs().amax(1).eq(127).all()  # absmax of each row maps to ±127
+    # rounding error of each weight at most half a step of its own row's scale
+    assert ((q.dequantized_weight() - lin.weight).abs() <= q.scale[:, None] / 2 + 1e-7).all()
+    x = torch.randn(3, 5, 24)
+    expected = torch.nn.functional.linear(x, q.dequantized_weight(), lin.bias)  # independent route
+    assert torch.allclose(q(x), expected, atol=1e-5)
+    with pytest.raises(ValueError, match="int8"):
+        Int8Linear(lin.weight.detach(), q.scale, None)
+
+
+def test_quantize_int8_replaces_every_linear_and_uses_no_deprecated_api():
+    import warnings
+
+    from genai_course.gpt.inference import Int8Linear
+
+    m = tiny(64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no deprecation warning from torch.ao
+        q = quantize_int8(m)
+    assert not any(isinstance(mod, torch.nn.Linear) for mod in q.modules())
+    assert sum(isinstance(mod, Int8Linear) for mod in q.modules()) == 2 * 6 + 1  # 4 attn + 2 mlp per block, head

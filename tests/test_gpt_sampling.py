@@ -214,3 +214,47 @@ def test_logits_hook_can_stop_at_a_boundary():
     assert out[0, 1].item() == 0
     with pytest.raises(ValueError, match="logits_hook"):
         generate(m, torch.zeros(1, 1, dtype=torch.long), 1, logits_hook=lambda logits, idx: logits[:, :3])
+
+
+def test_length_penalty_is_gnmt():
+    from genai_course.gpt.sampling import length_penalty
+
+    assert length_penalty(1, 0.7) == pytest.approx(1.0)  # ((5+1)/6)^α
+    assert length_penalty(7, 1.0) == pytest.approx(2.0)
+    assert length_penalty(13, 0.0) == 1.0
+
+
+@pytest.mark.parametrize("alpha", [0.0, 0.6, 1.0, 2.0])
+def test_beam_with_end_token_and_length_normalisation_matches_exhaustive_search(alpha):
+    from genai_course.gpt.sampling import length_penalty
+
+    torch.manual_seed(2)
+    v, eos, n = 4, 3, 4
+    table = torch.rand(v, v).mul(3).softmax(-1).tolist()
+    fn = markov(table)
+
+    def logp(s):
+        return sum(math.log(table[a][b]) for a, b in zip((0,) + s, s, strict=False))
+
+    hyps = [
+        s
+        for k in range(1, n + 1)
+        for s in itertools.product(range(v), repeat=k)
+        if eos not in s[:-1] and (k == n or s[-1] == eos)
+    ]  # ended by eos, or cut at n
+    best = max(hyps, key=lambda s: logp(s) / length_penalty(len(s), alpha))
+    seq, score = beam_search(fn, torch.tensor([0]), n, 500, eos=eos, alpha=alpha)  # wide enough to be exact
+    assert seq.tolist() == [0, *best]
+    assert score == pytest.approx(logp(best))  # the raw log-probability, not the normalised one
+
+
+def test_length_normalisation_prefers_the_longer_hypothesis():
+    # from token 0 the end token (2) is likely at once; token 1 leads to a near-certain long path
+    table = [[0.0, 0.45, 0.55], [0.0, 0.97, 0.03], [1 / 3, 1 / 3, 1 / 3]]
+    fn = markov([[max(p, 1e-12) for p in row] for row in table])
+    short, _ = beam_search(fn, torch.tensor([0]), 8, 3, eos=2, alpha=0.0)
+    long_, _ = beam_search(fn, torch.tensor([0]), 8, 3, eos=2, alpha=1.0)
+    assert short.tolist() == [0, 2]  # raw log-probability: stop at once (log 0.55)
+    assert len(long_) > len(short)
+    with pytest.raises(ValueError, match="alpha"):
+        beam_search(fn, torch.tensor([0]), 2, 2, eos=2, alpha=-1)

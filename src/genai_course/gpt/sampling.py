@@ -4,7 +4,8 @@
 - temperature: divide the logits by T (T < 1 sharpens, T > 1 flattens);
 - top-k: sample among the k most likely tokens only;
 - top-p (nucleus): sample among the smallest set of tokens whose probability reaches p;
-- beam search: keep the ``width`` most likely *sequences* at every step.
+- beam search: keep the ``width`` most likely *sequences* at every step; with an end token,
+  rank the finished ones with GNMT's length normalisation (Wu et al. 2016).
 
 Every filter takes logits (... v) and returns logits with the excluded tokens set to -inf.
 """
@@ -165,28 +166,61 @@ def sequence_logprob(model: GPT, idx: torch.Tensor, start: int) -> torch.Tensor:
     return token_lp[:, -n_new:].sum(-1)
 
 
+def length_penalty(length: int, alpha: float) -> float:
+    """GNMT's length penalty lp(Y) = ((5 + |Y|) / 6)^α (Wu et al. 2016, section 7); α = 0 gives 1."""
+    return ((5 + length) / 6) ** alpha
+
+
 def beam_search(
-    next_logprobs: Callable[[torch.Tensor], torch.Tensor], prompt: torch.Tensor, max_new_tokens: int, width: int
+    next_logprobs: Callable[[torch.Tensor], torch.Tensor],
+    prompt: torch.Tensor,
+    max_new_tokens: int,
+    width: int,
+    eos: int | None = None,
+    alpha: float = 0.0,
 ) -> tuple[torch.Tensor, float]:
     """The best sequence found by beam search and its total log-probability.
 
     ``next_logprobs(seqs)`` maps (n t) token ids to (n v) log-probabilities of the next token;
     ``prompt`` is one sequence (t,). Every step expands each of the ``width`` best prefixes by
     every token and keeps the ``width`` best of the results. Width 1 is greedy decoding.
+
+    With an end token ``eos``, a hypothesis that emits it is finished and set aside, and the
+    ``width`` best unfinished ones continue. Hypotheses of different lengths then compete, and a
+    raw sum of log-probabilities favours the short ones (every token adds a negative term). With
+    ``alpha > 0`` the final choice among finished and unfinished hypotheses ranks
+    log P(Y) / lp(|Y|) with GNMT's :func:`length_penalty` (Wu et al. 2016, section 7; |Y| counts the
+    new tokens, the end token included); α = 0 ranks raw log-probabilities. Without ``eos`` every
+    hypothesis has ``max_new_tokens`` tokens and ``alpha`` changes nothing.
     """
     if width < 1:
         raise ValueError(f"beam width must be ≥ 1, got {width}")
+    if alpha < 0:
+        raise ValueError(f"the length-normalisation exponent alpha must be ≥ 0, got {alpha}")
     seqs = prompt[None, :]  # (n t), n ≤ width
     scores = torch.zeros(1, dtype=torch.float64)
+    finished: list[tuple[torch.Tensor, float]] = []
     for _ in range(max_new_tokens):
         logp = next_logprobs(seqs).double()  # (n v)
         v = logp.shape[-1]
         total = (scores[:, None] + logp).reshape(-1)  # every prefix × every next token
-        best = torch.topk(total, min(width, total.numel())).indices
+        # 2 × width candidates: even if up to width of them end, width unfinished ones remain
+        best = torch.topk(total, min(2 * width if eos is not None else width, total.numel())).indices
         parent, token = best // v, best % v
-        seqs = torch.cat([seqs[parent], token[:, None]], dim=1)
-        scores = total[best]
-    return seqs[0], float(scores[0])
+        candidates = torch.cat([seqs[parent], token[:, None]], dim=1)
+        keep = []
+        for i in range(len(best)):
+            if eos is not None and int(token[i]) == eos:
+                if i < width:  # only an end among the width best counts as a finished beam
+                    finished.append((candidates[i], float(total[best[i]])))
+            elif len(keep) < width:
+                keep.append(i)
+        if not keep:
+            break
+        seqs, scores = candidates[keep], total[best[keep]]
+    hypotheses = finished + [(seqs[i], float(scores[i])) for i in range(len(seqs))]
+    n0 = prompt.shape[0]
+    return max(hypotheses, key=lambda h: h[1] / length_penalty(h[0].shape[0] - n0, alpha))
 
 
 def gpt_logprobs(model: GPT) -> Callable[[torch.Tensor], torch.Tensor]:
