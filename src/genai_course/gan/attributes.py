@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..data.faces import CONTINUOUS, make_faces
+from ..data.faces import CONTINUOUS, make_faces, render_faces
 from ..utils import progress
 
 
@@ -112,3 +112,36 @@ def train_attribute_classifier(
         opt.step()
         sched.step()
     return model.eval()
+
+
+@torch.no_grad()
+def template_smile(
+    images: torch.Tensor, attrs: dict, grid: int = 11, rows: tuple = (17, 28), half_width: float = 0.35
+) -> torch.Tensor:
+    """A pixel-level smile reading (b,) by analysis by synthesis, independent of the classifier's smile head.
+
+    For each image, redraw the procedural face with the given ``pose``, ``hair_length``,
+    ``hair_color`` and ``skin`` (e.g. the classifier's readings) at ``grid`` smiles from −1 to 1,
+    and keep the smile whose mouth region (image rows ``rows``, columns within ``half_width`` of
+    the mouth centre) is nearest in squared pixel distance. A classifier can be pushed to a high
+    smile score by changes a person would not call a smile; a drawn mouth has to actually bend.
+    """
+    if not isinstance(images, torch.Tensor) or images.dim() != 4 or images.shape[1:] != (3, 32, 32):
+        raise ValueError(f"images must be (b 3 32 32) in [-1, 1], got {getattr(images, 'shape', type(images))}")
+    b = len(images)
+    missing = [k for k in ("pose", "hair_length", "hair_color", "skin") if k not in attrs]
+    if missing:
+        raise ValueError(f"attrs is missing {missing}")
+    a = {k: torch.as_tensor(attrs[k]).cpu() for k in ("pose", "hair_length", "hair_color", "skin")}
+    a["bg"] = torch.zeros(b)  # the mouth lies inside the face: the background does not matter there
+    images = images.cpu()
+    xs = (torch.arange(32) + 0.5) / 32 * 2 - 1
+    mouth_x = (0.18 + 0.16) * a["pose"].float()  # face centre 0.18·pose, features shifted by 0.16·pose more
+    cols = ((xs[None] - mouth_x[:, None]).abs() <= half_width).float()  # (b 32)
+    smiles = torch.linspace(-1, 1, grid)
+    errs = []
+    for s in smiles:
+        t = render_faces({**a, "smile": torch.full((b,), float(s))})
+        d = (t - images)[:, :, rows[0] : rows[1]].pow(2).sum(1)  # (b h 32)
+        errs.append((d * cols[:, None]).sum((1, 2)))
+    return smiles[torch.stack(errs, 1).argmin(1)]

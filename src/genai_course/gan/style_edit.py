@@ -7,7 +7,9 @@
   as in InterFaceGAN) so that an edit moves its attribute and little else;
 - :func:`edit_effect`: how much every attribute moves when w walks along a direction;
 - :func:`path_length`: perceptual path length in Z (slerp) or W (lerp), measured with the
-  classifier's features instead of a VGG network.
+  classifier's features instead of a VGG network;
+- :func:`wasserstein_1d`, :func:`ks_distance`, :func:`coverage`, :func:`attribute_coverage`: does the
+  generator reach every part of the real faces' attribute distribution, or has it dropped a mode?
 """
 
 from __future__ import annotations
@@ -30,6 +32,10 @@ __all__ = [
     "slerp",
     "path_length",
     "interpolation_roughness",
+    "wasserstein_1d",
+    "ks_distance",
+    "coverage",
+    "attribute_coverage",
 ]
 
 
@@ -172,3 +178,61 @@ def interpolation_roughness(
     steps = (s[:, 1:] - s[:, :-1]).pow(2).sum(-1).sum(-1)  # (p,)
     ends = (s[:, -1] - s[:, 0]).pow(2).sum(-1).clamp_min(1e-8)
     return images.reshape(p, frames, *images.shape[1:]), (frames - 1) * steps / ends
+
+
+def _check_1d(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    if a.dim() != 1 or b.dim() != 1 or len(a) == 0 or len(b) == 0:
+        raise ValueError(f"expected two non-empty 1-D samples (n,) and (m,), got {tuple(a.shape)} and {tuple(b.shape)}")
+    return a.double().cpu(), b.double().cpu()
+
+
+def _cdfs(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Both empirical CDFs evaluated on the sorted union of the samples: (values, F_a, F_b)."""
+    a, b = _check_1d(a, b)
+    v = torch.cat([a, b]).sort().values
+    fa = torch.searchsorted(a.sort().values, v, right=True) / len(a)
+    fb = torch.searchsorted(b.sort().values, v, right=True) / len(b)
+    return v, fa.double(), fb.double()
+
+
+def wasserstein_1d(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Earth mover's distance between two 1-D samples (n,) and (m,): ∫ |F_a(x) − F_b(x)| dx.
+
+    In the units of the attribute: how far, on average, mass has to move to turn one histogram
+    into the other. The same value as ``scipy.stats.wasserstein_distance``.
+    """
+    v, fa, fb = _cdfs(a, b)
+    return float(((fa - fb).abs()[:-1] * v.diff()).sum())
+
+
+def ks_distance(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Kolmogorov–Smirnov statistic sup_x |F_a(x) − F_b(x)| of two 1-D samples, in [0, 1]."""
+    _, fa, fb = _cdfs(a, b)
+    return float((fa - fb).abs().max())
+
+
+def coverage(fake: torch.Tensor, real: torch.Tensor, tail: float = 0.01) -> float:
+    """Share of ``real`` values inside the central 1 − 2·tail range of ``fake`` (both (n,)).
+
+    1 when the generator reaches every value the real data takes; a dropped mode at one end of the
+    range (say, no broad smiles) shows up as the share of real faces beyond the generator's reach.
+    """
+    fake, real = _check_1d(fake, real)
+    lo, hi = torch.quantile(fake, tail), torch.quantile(fake, 1 - tail)
+    return float(((real >= lo) & (real <= hi)).double().mean())
+
+
+def attribute_coverage(fake: torch.Tensor, real: torch.Tensor, names=CONTINUOUS) -> dict:
+    """Per attribute: {name: {"w1", "ks", "coverage"}} for score tables fake (n a) and real (m a)."""
+    if fake.dim() != 2 or real.dim() != 2 or fake.shape[1] != len(names) or real.shape[1] != len(names):
+        raise ValueError(
+            f"fake and real must be (n {len(names)}) score tables, got {tuple(fake.shape)} and {tuple(real.shape)}"
+        )
+    return {
+        k: {
+            "w1": wasserstein_1d(fake[:, i], real[:, i]),
+            "ks": ks_distance(fake[:, i], real[:, i]),
+            "coverage": coverage(fake[:, i], real[:, i]),
+        }
+        for i, k in enumerate(names)
+    }
