@@ -1,11 +1,13 @@
 """RLHF checkers accept the reference losses and reject wrong ones with a message naming the fault."""
 
+import pytest
 import torch
 import torch.nn.functional as F
 
-from genai_course.exercises.rlhf import check_bradley_terry, check_clipped_surrogate
+from genai_course.exercises.rlhf import check_bradley_terry, check_clipped_surrogate, check_response_only_loss
 from genai_course.rlhf.ppo import clipped_surrogate
 from genai_course.rlhf.reward_model import bradley_terry_loss
+from genai_course.rlhf.sft import response_only_loss
 
 torch.set_num_threads(1)
 
@@ -96,3 +98,74 @@ def test_clipped_surrogate_mean_instead_of_per_token_is_rejected():
 
     fb = check_clipped_surrogate(surrogate)
     assert not fb and "wrong shape" in fb.message and "(b t)" in fb.message
+
+
+# --- SFT response-only loss ----------------------------------------------------------------------------------------
+
+
+def _nll(logits, targets):
+    return -torch.log_softmax(logits, -1).gather(-1, targets[..., None])[..., 0]
+
+
+def _windowed(start_shift=0, pad=False, prompt=False, divide="mask"):
+    """A student's loss with one of the usual mistakes: a shifted window, padding or prompt counted, or another
+    denominator."""
+
+    def loss(logits, targets, prompt_len, response_lens):
+        j = torch.arange(targets.shape[1])
+        first = prompt_len - 1 + start_shift
+        lo = torch.zeros_like(response_lens)[:, None] if prompt else first
+        hi = torch.full_like(response_lens, targets.shape[1])[:, None] if pad else first + response_lens[:, None]
+        mask = ((j >= lo) & (j < hi)).float()
+        nll = _nll(logits, targets) * mask
+        if divide == "all":
+            return nll.sum() / mask.numel()
+        if divide == "rows":
+            return (nll.sum(1) / mask.sum(1)).mean()
+        return nll.sum() / mask.sum()
+
+    return loss
+
+
+def test_response_only_loss_reference_and_a_loop_pass():
+    assert check_response_only_loss(response_only_loss)
+
+    def loop(logits, targets, prompt_len, response_lens):  # a plain loop over rows and tokens
+        total, count = 0.0, 0
+        for i, n in enumerate(response_lens.tolist()):
+            for j in range(prompt_len - 1, prompt_len - 1 + n):
+                total = total - torch.log_softmax(logits[i, j], -1)[targets[i, j]]
+                count += 1
+        return total / count
+
+    fb = check_response_only_loss(loop)
+    assert fb and fb.message.startswith("Correct")
+
+
+def test_response_only_loss_not_attempted():
+    def response_only(logits, targets, prompt_len, response_lens):
+        raise NotImplementedError()
+
+    fb = check_response_only_loss(response_only)
+    assert not fb and "Not attempted" in fb.message
+
+
+@pytest.mark.parametrize(
+    "student,words",
+    [
+        (_windowed(start_shift=1), ["off by one", "response's first token"]),
+        (_windowed(start_shift=-1), ["off by one", "prompt's last token"]),
+        (_windowed(pad=True), ["padding"]),
+        (_windowed(prompt=True), ["prompt tokens"]),
+        (_windowed(divide="all"), ["number of response tokens"]),
+        (_windowed(divide="rows"), ["average each row first"]),
+        (lambda lg, t, p, n: _nll(lg, t).mean(), ["every position"]),
+        (lambda lg, t, p, n: -response_only_loss(lg, t, p, n), ["wrong sign"]),
+        (lambda lg, t, p, n: _windowed()(lg, t, p, n) * 0 + _nll(lg, t), ["not a (b n) loss"]),
+    ],
+)
+def test_response_only_loss_usual_mistakes_get_their_hint(student, words):
+    fb = check_response_only_loss(student)
+    assert not fb
+    for word in words:
+        assert word in fb.message, fb.message

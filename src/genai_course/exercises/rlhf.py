@@ -85,3 +85,99 @@ def check_clipped_surrogate(clipped_surrogate) -> Feedback:
         return "Correct: all four clipping branches and a random batch match."
 
     return run_check(body)
+
+
+def check_response_only_loss(response_only_loss) -> Feedback:
+    """``response_only_loss(logits, targets, prompt_len, response_lens)``: (b n v), (b n), int, (b,) → scalar
+    mean NLL over the response tokens (targets ``prompt_len − 1`` … ``prompt_len + L − 2`` of each row)."""
+    import torch
+
+    from ..rlhf.sft import masked_mean
+    from ..rlhf.sft import response_only_loss as reference
+
+    def nll_per_token(logits, targets):
+        return -torch.log_softmax(logits, -1).gather(-1, targets[..., None])[..., 0]  # (b n)
+
+    def window(lens, n, start, stop_extra=0, start_all=False, stop_all=False):
+        j = torch.arange(n)
+        lo = torch.zeros_like(lens)[:, None] if start_all else start
+        hi = torch.full_like(lens, n)[:, None] if stop_all else start + lens[:, None] + stop_extra
+        return ((j >= lo) & (j < hi)).float()
+
+    def body() -> str:
+        g = torch.Generator("cpu").manual_seed(0)
+        b, p, r, v = 5, 6, 7, 11
+        n = p + r - 1  # the model reads full[:, :-1] and predicts full[:, 1:]
+        lens = torch.tensor([3, 7, 1, 5, 2])  # one response fills its row, the others are padded
+        logits = torch.randn(b, n, v, generator=g) * 2
+        targets = torch.randint(v, (b, n), generator=g)
+        expected = reference(logits, targets, p, lens)
+        got = call_student(response_only_loss, logits.clone(), targets.clone(), p, lens.clone())
+        if isinstance(got, torch.Tensor) and got.dim() == 2 and tuple(got.shape) == (b, n):
+            fail("response_only_loss should return one number, the mean over the response tokens, not a (b n) loss.")
+        if not isinstance(got, torch.Tensor) or got.numel() != 1:
+            expect_tensor(got, expected, "response_only_loss", "scalar")
+        nll = nll_per_token(logits, targets)
+        right = window(lens, n, p - 1)
+
+        def close(value):
+            return abs(float(got) - float(value)) < 1e-4 * max(1.0, abs(float(value)))
+
+        mistakes = [
+            (-expected, "wrong sign: the loss is the *negative* log-likelihood of the response tokens."),
+            (
+                masked_mean(nll, window(lens, n, p)),
+                "off by one: target j is token j + 1 of the sequence, so the "
+                "response's first token is target prompt_len − 1. Your mask starts at prompt_len: it leaves out "
+                "the response's first token and counts one token after its END.",
+            ),
+            (
+                masked_mean(nll, window(lens, n, p - 2)),
+                "off by one: your mask starts at prompt_len − 2, so it "
+                "counts the prompt's last token and leaves out the END that closes the response. Target j is "
+                "token j + 1 of the sequence.",
+            ),
+            (
+                masked_mean(nll, window(lens, n, p - 1, stop_all=True)),
+                "you count the padding after each "
+                "response's END: use response_lens to stop the mask at the end of each response.",
+            ),
+            (
+                masked_mean(nll, window(lens, n, p - 1, start_all=True)),
+                "you count the prompt tokens too: the model should learn to answer, not to write prompts.",
+            ),
+            (nll.mean(), "that is the loss on every position: mask it to the response tokens."),
+            (
+                (nll * right).sum() / right.numel(),
+                "you divide by the number of all positions: divide the "
+                "masked sum by the number of response tokens (the mask's sum).",
+            ),
+            (
+                ((nll * right).sum(1) / right.sum(1)).mean(),
+                "you average each row first, then the rows: a "
+                "one-token response then weighs as much as a seven-token one. Divide the batch's masked sum by "
+                "the batch's number of response tokens.",
+            ),
+        ]
+        if not close(expected):
+            for value, hint in mistakes:
+                if close(value):
+                    fail(hint)
+        expect_tensor(
+            got.reshape(()),
+            expected,
+            "response_only_loss on a (5 12) batch with prompt_len 6",
+            "scalar",
+            hint="mask m[i, j] = 1 for prompt_len − 1 ≤ j < prompt_len − 1 + response_lens[i]; "
+            "loss = Σ m·(−log p(target)) / Σ m.",
+        )
+        lens1 = torch.tensor([1, 1, 1, 1, 1])  # only the END: the loss is that one token's NLL per row
+        expect_tensor(
+            call_student(response_only_loss, logits.clone(), targets.clone(), p, lens1).reshape(()),
+            reference(logits, targets, p, lens1),
+            "response_only_loss when every response is just its END token",
+            "scalar",
+        )
+        return "Correct: only the response tokens (END included, padding excluded) count, each with the same weight."
+
+    return run_check(body)

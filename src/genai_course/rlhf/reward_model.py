@@ -115,20 +115,29 @@ def score_in_batches(rm: RewardModel, data: Comparisons, batch_size: int = 256) 
     return torch.cat([score_all(rm, data.subset(slice(i, i + batch_size))) for i in range(0, len(data), batch_size)])
 
 
-def accuracy_from_rewards(rewards: torch.Tensor, data: Comparisons, against: str = "labels") -> float:
+def accuracy_from_rewards(
+    rewards: torch.Tensor, data: Comparisons, against: str = "labels", decided_only: bool = False
+) -> float:
     """Fraction of pairs that rewards (n k) order like the labeler (``labels``) or like the hidden
-    true score (``truth``; pairs whose true scores tie are skipped). Equal rewards count half."""
+    true score (``truth``). Equal rewards count half.
+
+    Against the truth, pairs whose true scores tie have no right order and are always skipped.
+    Against the labels they count by default (every model is a coin flip on them);
+    ``decided_only=True`` skips them too, so that both accuracies share one denominator: the
+    pairs that have a true order.
+    """
     if rewards.shape != data.rankings.shape:
         raise ValueError(f"rewards must be (n k) = {tuple(data.rankings.shape)}, got {tuple(rewards.shape)}")
+    if against not in ("labels", "truth"):
+        raise ValueError(f"against must be 'labels' or 'truth', got {against!r}")
     win, lose = data.pairs()
     r_win, r_lose = rewards.gather(1, win), rewards.gather(1, lose)
-    if against == "labels":
-        # identical responses get identical rewards: such a tie is half right, like a coin flip
-        return float(((r_win > r_lose).float() + 0.5 * (r_win == r_lose).float()).mean())
-    if against != "truth":
-        raise ValueError(f"against must be 'labels' or 'truth', got {against!r}")
     s_win, s_lose = data.true_scores.gather(1, win), data.true_scores.gather(1, lose)
     decided = s_win != s_lose
+    if against == "labels":
+        # identical responses get identical rewards: such a tie is half right, like a coin flip
+        agree = (r_win > r_lose).float() + 0.5 * (r_win == r_lose).float()
+        return float(agree[decided].mean() if decided_only else agree.mean())
     agree = ((r_win > r_lose).float() + 0.5 * (r_win == r_lose).float()) * (s_win > s_lose) + (
         (r_win < r_lose).float() + 0.5 * (r_win == r_lose).float()
     ) * (s_win < s_lose)

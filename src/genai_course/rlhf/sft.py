@@ -35,6 +35,42 @@ def sft_loss(model: GPT, prompts: torch.Tensor, responses: torch.Tensor, mask: t
     return -masked_mean(response_logprobs(model, prompts, responses), mask)
 
 
+def response_loss_mask(prompt_len: int, response_lens: torch.Tensor, n_targets: int) -> torch.Tensor:
+    """Loss mask (b n) over the *targets* of a concatenated sequence ``full = [prompt | response]``.
+
+    The model reads ``full[:, :-1]`` and predicts ``targets = full[:, 1:]``, so target ``j`` is
+    token ``j + 1``: the response's ``L`` tokens (its characters and the END newline) are targets
+    ``prompt_len - 1`` … ``prompt_len + L - 2``. Everything else is 0: the prompt, and the padding
+    after END.
+    """
+    if response_lens.dim() != 1:
+        raise ValueError(f"response_lens must be (b,), got shape {tuple(response_lens.shape)}")
+    if prompt_len < 1 or int(response_lens.max()) > n_targets - prompt_len + 1:
+        raise ValueError(
+            f"need prompt_len ≥ 1 and every response length ≤ n_targets − prompt_len + 1 = "
+            f"{n_targets - prompt_len + 1}, got prompt_len {prompt_len}, lengths up to {int(response_lens.max())}"
+        )
+    j = torch.arange(n_targets, device=response_lens.device)  # (n)
+    first = prompt_len - 1  # the target that is the response's first token
+    return ((j >= first) & (j < first + response_lens[:, None])).float()  # (b n)
+
+
+def response_only_loss(
+    logits: torch.Tensor, targets: torch.Tensor, prompt_len: int, response_lens: torch.Tensor
+) -> torch.Tensor:
+    """SFT loss on the concatenated sequence: mean NLL over the response tokens of the whole batch.
+
+    logits (b n v) predict targets (b n) = ``full[:, 1:]``; ``prompt_len`` tokens of ``full`` are
+    prompt, then each row has ``response_lens`` (b,) response tokens, then padding. Same number as
+    :func:`sft_loss`, which takes prompts and responses apart.
+    """
+    if logits.dim() != 3 or logits.shape[:2] != targets.shape:
+        raise ValueError(f"logits must be (b n v) and targets (b n), got {tuple(logits.shape)}, {tuple(targets.shape)}")
+    mask = response_loss_mask(prompt_len, response_lens, targets.shape[1])
+    nll = -torch.log_softmax(logits.float(), -1).gather(-1, targets[..., None])[..., 0]  # (b n)
+    return masked_mean(nll, mask)  # Σ m_t ℓ_t / Σ m_t over the batch: every response token weighs the same
+
+
 @dataclass
 class SFTConfig:
     steps: int = 600
