@@ -12,7 +12,7 @@ $$\\mathcal{L}_{\\text{DPO}} = -\\mathbb{E}\\Big[\\log\\sigma\\Big(\\beta \\log\
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 import torch.nn.functional as F
@@ -63,8 +63,28 @@ class DPOConfig:
     seed: int = 0
 
 
-def train_dpo(sft: GPT, data: Comparisons, cfg: DPOConfig) -> tuple[GPT, list[float]]:
-    """Optimise a copy of ``sft`` with DPO on all k-choose-2 pairs of the rankings in ``data``."""
+@dataclass
+class DPOTrace:
+    """What each DPO step saw, before its update: mean sequence log-probs (nats) of the batch's
+    chosen and rejected responses under the policy and under the reference. With one epoch every
+    batch is new to the policy, so the trace measures ranked pairs it has not been trained on."""
+
+    chosen: list[float] = field(default_factory=list)  # mean log π_θ(y_w | x)
+    rejected: list[float] = field(default_factory=list)  # mean log π_θ(y_l | x)
+    ref_chosen: list[float] = field(default_factory=list)  # mean log π_ref(y_w | x)
+    ref_rejected: list[float] = field(default_factory=list)  # mean log π_ref(y_l | x)
+
+    def log_ratios(self) -> tuple[list[float], list[float]]:
+        """→ mean log π_θ/π_ref of the chosen and of the rejected responses, per step."""
+        return (
+            [a - b for a, b in zip(self.chosen, self.ref_chosen, strict=True)],
+            [a - b for a, b in zip(self.rejected, self.ref_rejected, strict=True)],
+        )
+
+
+def train_dpo(sft: GPT, data: Comparisons, cfg: DPOConfig, trace: DPOTrace | None = None) -> tuple[GPT, list[float]]:
+    """Optimise a copy of ``sft`` with DPO on all k-choose-2 pairs of the rankings in ``data``;
+    pass a :class:`DPOTrace` to record the chosen and rejected log-probs of every step."""
     if len(data) == 0:
         raise ValueError("train_dpo got no rankings")
     policy = copy.deepcopy(sft)
@@ -81,13 +101,18 @@ def train_dpo(sft: GPT, data: Comparisons, cfg: DPOConfig) -> tuple[GPT, list[fl
             policy.train()
             logp = all_sequence_logprobs(policy, data.subset(rows))  # (n k)
             win, lose = data.subset(rows).pairs()
-            loss = dpo_loss(
+            pairs = (
                 logp.gather(1, win).flatten(),
                 logp.gather(1, lose).flatten(),
                 ref[rows].gather(1, win).flatten(),
                 ref[rows].gather(1, lose).flatten(),
-                cfg.beta,
             )
+            if trace is not None:
+                for record, values in zip(
+                    (trace.chosen, trace.rejected, trace.ref_chosen, trace.ref_rejected), pairs, strict=True
+                ):
+                    record.append(float(values.detach().mean()))
+            loss = dpo_loss(*pairs, cfg.beta)
             optimizer_step(opt, loss, policy.parameters())
             losses.append(loss.item())
     policy.eval()
