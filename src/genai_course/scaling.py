@@ -112,9 +112,13 @@ def train_lm(
     lr: float = 3e-3,
     seed: int = 0,
     device=None,
+    history: dict | None = None,
 ) -> GPT:
     """Train one GPT for ``steps`` steps of ``batch_size`` windows with chapter 2's trainer (AdamW,
-    warm-up over the first 10 %, cosine decay to lr/10); the same data order for every size."""
+    warm-up over the first 10 %, cosine decay to lr/10); the same data order for every size.
+
+    ``history``, when given, is filled with the trainer's record (``train_loss`` per step, in nats
+    per character, and ``tokens``), for training curves."""
     torch.manual_seed(seed)
     model = make_model(d_model, data.vocab_size, n_layers, n_heads, context)
     cfg = TrainConfig(
@@ -126,8 +130,17 @@ def train_lm(
         eval_interval=0,  # one evaluation at the end, on the whole validation split
         seed=seed,  # the same batches for every model: only the size differs
     )
-    train(model, data.train, data.val, cfg, device=device or "cpu", show_progress=False)
+    hist = train(model, data.train, data.val, cfg, device=device or "cpu", show_progress=False)
+    if history is not None:
+        history.update(hist)
     return model.eval()
+
+
+def flops_per_token(params: int, d_model: int, n_layers: int, context: int) -> int:
+    """Training FLOPs per token: 6 N for the weights (Kaplan et al. 2020, C ≈ 6 N D) plus
+    12 L d t for the attention scores, which is not small next to 6 N for these narrow models
+    (the estimate of :meth:`genai_course.gpt.model.GPT.flops_per_token`, with N non-embedding)."""
+    return 6 * params + 12 * n_layers * d_model * context
 
 
 def sweep(
@@ -150,6 +163,56 @@ def sweep(
         raise ValueError(f"every width must be divisible by n_heads={n_heads}, got {bad}")
     rows = []
     for d in progress(list(widths), desc="sweep"):
-        model = train_lm(d, data, steps, n_layers, n_heads, context, batch_size, lr, seed, device)
-        rows.append({"d_model": d, "params": non_embedding_params(model), "val_loss": evaluate(model, data, device)})
+        hist: dict = {}
+        model = train_lm(d, data, steps, n_layers, n_heads, context, batch_size, lr, seed, device, history=hist)
+        n = non_embedding_params(model)
+        rows.append(
+            {
+                "d_model": d,
+                "params": n,
+                "val_loss": evaluate(model, data, device),
+                "train_loss": hist["train_loss"],  # one value per step: the training curve
+                "tokens_per_step": batch_size * context,
+                "flops_per_token": flops_per_token(n, d, n_layers, context),
+            }
+        )
     return rows
+
+
+def smooth_curve(train_loss, tokens_per_step: int, window: int = 10):
+    """Mean loss over consecutive windows of ``window`` steps, placed at each window's middle.
+
+    One step's loss is one batch's: noisy. The mean over a window is far less so, and it stands for
+    the loss half-way through the window. Returns (tokens, loss), two 1-D arrays of
+    ``len(train_loss) // window`` values; a remainder shorter than ``window`` is dropped."""
+    loss = np.asarray(train_loss, dtype=float)
+    if loss.ndim != 1 or window < 1 or len(loss) < window:
+        raise ValueError(f"train_loss must be 1-D with at least window={window} values, got shape {loss.shape}")
+    k = len(loss) // window
+    means = loss[: k * window].reshape(k, window).mean(axis=1)
+    tokens = (np.arange(k) * window + window / 2) * tokens_per_step
+    return tokens, means
+
+
+def isoflop_profiles(rows, budgets, window: int = 10) -> dict[float, list[dict]]:
+    """For each compute budget C: the models whose training curve reaches C, with the loss they
+    had at that point (Hoffmann et al. 2022's isoFLOP profiles, read off training curves).
+
+    A model with ``flops_per_token`` f has spent C after D = C / f tokens; its loss there is
+    interpolated (in log tokens) on :func:`smooth_curve`. Models whose smoothed curve does not
+    cover D (too few tokens trained, or D before the first window) are left out of that budget.
+    Returns ``{C: [{"d_model", "params", "tokens", "loss"}, ...]}``, models in the order of ``rows``.
+    """
+    out = {}
+    for budget in budgets:
+        if not budget > 0:
+            raise ValueError(f"compute budgets must be positive, got {budget}")
+        profile = []
+        for r in rows:
+            tokens, loss = smooth_curve(r["train_loss"], r["tokens_per_step"], window)
+            d = budget / r["flops_per_token"]
+            if tokens[0] <= d <= tokens[-1]:
+                value = float(np.interp(np.log(d), np.log(tokens), loss))
+                profile.append({"d_model": r["d_model"], "params": r["params"], "tokens": d, "loss": value})
+        out[budget] = profile
+    return out

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from einops import repeat
+from einops import reduce, repeat
 from torch import nn
 
 from ..errors import ShapeError
@@ -77,3 +77,59 @@ class VQAModel(nn.Module):
         for block in self.blocks:
             x = block(x, mask)
         return self.head(self.ln(x[:, 0]))
+
+
+@torch.no_grad()
+def attention_rollout(model: VQAModel, images: torch.Tensor, questions: torch.Tensor) -> torch.Tensor:
+    r"""Where ``[CLS]`` gets its information from, per image patch: attention rollout (b n).
+
+    Abnar & Zuidema (2020): average each layer's attention over heads, add the residual path as
+    an identity, :math:`\hat A_l = \tfrac12 (A_l + I)`, and multiply through the layers,
+    :math:`R = \hat A_L \cdots \hat A_1`. Row 0 of ``R`` says how much each input token feeds
+    ``[CLS]`` at the top, directly or through other tokens (the question words read the patches
+    in layer 1, so ``[CLS]``'s last-layer attention alone would miss that route). Returned: the
+    patch columns of that row, renormalised to sum to 1 over the patches.
+    """
+    modules = [block.attn for block in model.blocks]
+    saved = [(m.record_weights, m.last_weights) for m in modules]
+    try:
+        for m in modules:
+            m.record_weights = True
+        model(images, questions)
+        weights = [m.last_weights.mean(1) for m in modules]  # (b q k) each, heads averaged
+    finally:
+        for m, (record, last) in zip(modules, saved, strict=True):
+            m.record_weights, m.last_weights = record, last
+    eye = torch.eye(weights[0].shape[-1], device=weights[0].device)
+    rollout = eye.expand_as(weights[0])
+    for a in weights:
+        rollout = (0.5 * (a + eye)) @ rollout  # rows of ½(A + I) sum to 1: R stays a mixing matrix
+    n = model.patches.n_patches
+    cls_to_patches = rollout[:, 0, -n:]  # (b n)
+    return cls_to_patches / cls_to_patches.sum(-1, keepdim=True)
+
+
+def named_object_patch(images: torch.Tensor, questions: torch.Tensor, answers: torch.Tensor, patch_size: int):
+    """Index (b,) of the patch that holds the object a question is about, found by its colour.
+
+    Colours are distinct within a scene, so the colour identifies the object: for "what colour
+    is the circle ?" it is the answer, for "what shape is red ?" the question's colour word. The
+    patch with the most pixels of that colour (within 0.1 per channel) is the object's patch.
+    """
+    from ..data.shapes import COLOURS
+    from ..data.vqa import ANSWERS, WORDS
+
+    colour_names = set(COLOURS)
+    idx = []
+    for q, a in zip(questions.tolist(), answers.tolist(), strict=True):
+        words = [WORDS[i] for i in q]
+        named = next((w for w in words if w in colour_names), None) or ANSWERS[a]
+        if named not in colour_names:
+            raise ValueError(f"cannot tell the named object's colour from {' '.join(words)!r} → {ANSWERS[a]!r}")
+        idx.append(named)
+    rgb = torch.tensor([COLOURS[c] for c in idx], dtype=images.dtype, device=images.device)  # (b 3)
+    close = ((images - rgb[:, :, None, None]).abs() < 0.1).all(1).float()  # (b h w)
+    counts = reduce(close, "b (nh p1) (nw p2) -> b (nh nw)", "sum", p1=patch_size, p2=patch_size)
+    if (counts.amax(-1) == 0).any():
+        raise ValueError("some image has no pixel of the named colour")
+    return counts.argmax(-1)
