@@ -57,24 +57,35 @@ def load_digit_diffusion(device=None) -> UNet:
 
 @torch.no_grad()
 def evaluate(net: UNet, n: int = 500, n_steps: int = 50, seed: int = 1) -> dict:
-    """Course FID (vs the test split), confident fraction (unconditional) and class accuracy (guided, scale 3)."""
-    from genai_course.data.digits import load_digits_tensor
+    """The course FID protocol on unconditional DDIM samples, their confident fraction, and guided class accuracy.
+
+    FID: :class:`~genai_course.metrics.fid.FIDProtocol`, draw ``d`` sampled with seed ``seed + d``; the
+    confident fraction is measured on all those unconditional samples; class accuracy on ``n``
+    samples guided at scale 3 (classes 0..9 in turn), seed ``seed + draws``.
+    """
     from genai_course.metrics.digit_classifier import class_accuracy, confident_fraction, load_digit_classifier
-    from genai_course.metrics.fid import course_fid
+    from genai_course.metrics.fid import FIDProtocol
 
     from .sampling import classifier_free_guidance, ddim_sample
 
-    clf, sched = load_digit_classifier(), digit_schedule()
-    test, _ = load_digits_tensor(16, "test")
-    gen = torch.Generator("cpu").manual_seed(seed)
-    uncond = ddim_sample(lambda x, t: net(x, t), (n, 1, 16, 16), sched, n_steps, generator=gen, clip=1.0)
+    clf, sched, protocol = load_digit_classifier(), digit_schedule(), FIDProtocol()
+    uncond = []
+
+    def sample(draw: int) -> torch.Tensor:
+        gen = torch.Generator("cpu").manual_seed(seed + draw)
+        shape = (protocol.n, 1, 16, 16)
+        uncond.append(ddim_sample(lambda x, t: net(x, t), shape, sched, n_steps, generator=gen, clip=1.0))
+        return uncond[-1]
+
+    out = protocol.record(sample, prefix="course_fid_ddim50_uncond", model=clf)
     y = torch.arange(n) % 10
+    gen = torch.Generator("cpu").manual_seed(seed + protocol.draws)
     guided = ddim_sample(
         classifier_free_guidance(net, y, 3.0, NULL_LABEL), (n, 1, 16, 16), sched, n_steps, generator=gen, clip=1.0
     )
     return {
-        "course_fid_ddim50_uncond": round(course_fid(uncond, test, clf), 3),
-        "confident_fraction_uncond": round(confident_fraction(uncond, model=clf), 4),
+        **out,
+        "confident_fraction_uncond": round(confident_fraction(torch.cat(uncond), model=clf), 4),
         "class_accuracy_guided_scale3": round(class_accuracy(guided, y, model=clf), 4),
         "n_samples": n,
         "seed": seed,

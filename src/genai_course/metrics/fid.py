@@ -15,6 +15,9 @@ other inside this course — they are **not** Inception FID.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from functools import lru_cache
+
 import numpy as np
 import torch
 
@@ -122,3 +125,151 @@ def real_vs_real_sweep(metric, features, sizes, draws: int = 5, seed: int = 0) -
         for n in sizes:
             out[n].append(metric(first[:n], second))
     return {n: np.array(v) for n, v in out.items()}
+
+
+# --- the course's one FID protocol for digit generators (chapters 4 and 5) ---------------------------
+
+
+@lru_cache(maxsize=1)
+def _all_digits() -> tuple[torch.Tensor, np.ndarray, np.ndarray]:
+    """All 1,797 digits (b 1 16 16) and the train / test indices that ``load_digits_tensor`` uses."""
+    from sklearn.datasets import load_digits
+
+    from genai_course.data.digits import _split_indices, load_digits_tensor
+
+    images, labels = load_digits_tensor(16, "all")
+    train, test = _split_indices(load_digits().target, seed=0)
+    return images, train, test
+
+
+@dataclass(frozen=True)
+class FIDProtocol:
+    r"""How every digit generator of the course is scored, so that its numbers can be compared.
+
+    - **n = 256 images per set, always.** FID is biased upward at small n (the mean term alone
+      adds about :math:`\operatorname{tr}\Sigma\,(1/n_a + 1/n_b)`, and noisy covariances lower the
+      cross term), so two course FIDs are only comparable at the same n. 256 is a round number
+      that the 359 held-out digits can supply without repeats.
+    - **reference = n held-out (test-split) digits, chosen at random**: never the training digits a
+      generator may have memorised, and not the first n in index order (the order of the data
+      file is not a random draw).
+    - **features = the 64 penultimate features of the shipped digit classifier**
+      (:func:`digit_features`): a *course* FID, not Inception FID.
+    - **floor = the course FID of n other real digits** (a random draw from the training split,
+      hence disjoint from the reference), scored exactly like a generator. It is what a perfect
+      generator would get at this n: compare every score with it, not with 0.
+    - **draws = 4 independent draws**, each with its own reference, floor set and generated set
+      (draw ``i`` uses seed ``seed + i``); report their mean and standard deviation. At n = 256 one
+      draw scatters by several FID points, enough to reorder two similar generators.
+
+    A generated set must have exactly ``n`` images: ``sample(draw)`` returns ``n`` images made
+    with a seed that depends on the draw.
+    """
+
+    n: int = 256
+    draws: int = 4
+    seed: int = 0
+
+    def __post_init__(self):
+        if not isinstance(self.n, int) or not 2 <= self.n <= 359:
+            raise ValueError(f"n must be an int in 2..359 (the number of held-out digits), got {self.n!r}")
+        if not isinstance(self.draws, int) or self.draws < 1:
+            raise ValueError(f"draws must be a positive int, got {self.draws!r}")
+
+    def _indices(self, pool: np.ndarray, draw: int, offset: int) -> torch.Tensor:
+        gen = torch.Generator("cpu").manual_seed(1000 * (self.seed + draw) + offset)
+        return torch.as_tensor(pool)[torch.randperm(len(pool), generator=gen)[: self.n]]
+
+    def reference_indices(self, draw: int = 0) -> torch.Tensor:
+        """(n,) indices (into all 1,797 digits) of draw ``draw``'s reference: random held-out digits."""
+        return self._indices(_all_digits()[2], draw, 0)
+
+    def floor_indices(self, draw: int = 0) -> torch.Tensor:
+        """(n,) indices of draw ``draw``'s floor set: random training digits, disjoint from any reference."""
+        return self._indices(_all_digits()[1], draw, 1)
+
+    def reference(self, draw: int = 0) -> torch.Tensor:
+        """The reference images (n 1 16 16) in [-1, 1] of draw ``draw``."""
+        return _all_digits()[0][self.reference_indices(draw)]
+
+    def floor_set(self, draw: int = 0) -> torch.Tensor:
+        """The floor's real images (n 1 16 16) in [-1, 1] of draw ``draw``."""
+        return _all_digits()[0][self.floor_indices(draw)]
+
+    def score(self, images: torch.Tensor, draw: int = 0, model=None) -> float:
+        """Course FID of ``images`` (n 1 16 16) in [-1, 1] against draw ``draw``'s reference."""
+        if images.ndim != 4 or images.shape[0] != self.n or tuple(images.shape[1:]) != (1, 16, 16):
+            raise ValueError(
+                f"images must have shape ({self.n} 1 16 16), n as in the protocol, got {tuple(images.shape)}"
+            )
+        return course_fid(images, self.reference(draw).to(images.device), model)
+
+    def floor(self, draw: int = 0, model=None) -> float:
+        """The floor of draw ``draw``: the score of n real digits that are not in the reference."""
+        return self.score(self.floor_set(draw), draw, model)
+
+    def evaluate(self, sample, model=None) -> dict:
+        """Score a generator on every draw: ``sample(draw)`` → n images (n 1 16 16).
+
+        Returns ``{"fid": mean, "fid_sd": sd, "fid_draws": [...], "floor": mean, "floor_sd": sd}``
+        (sd with ``ddof=1``; 0 for one draw), rounded to 3 decimals.
+        """
+        from genai_course.metrics.digit_classifier import load_digit_classifier
+
+        model = model or load_digit_classifier()
+        fid = [self.score(sample(d), d, model) for d in range(self.draws)]
+        floor = [self.floor(d, model) for d in range(self.draws)]
+        sd = lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0  # noqa: E731
+        return {
+            "fid": round(float(np.mean(fid)), 3),
+            "fid_sd": round(sd(fid), 3),
+            "fid_draws": [round(v, 3) for v in fid],
+            "floor": round(float(np.mean(floor)), 3),
+            "floor_sd": round(sd(floor), 3),
+        }
+
+    def record(self, sample, prefix: str = "course_fid", model=None) -> dict:
+        """:meth:`evaluate` as the fields of a checkpoint's metrics (``prefix``, ``prefix_sd``, ...)."""
+        r = self.evaluate(sample, model)
+        return {
+            prefix: r["fid"],
+            f"{prefix}_sd": r["fid_sd"],
+            f"{prefix}_draws": r["fid_draws"],
+            "course_fid_floor": r["floor"],
+            "course_fid_floor_sd": r["floor_sd"],
+            "fid_protocol": {"n": self.n, "draws": self.draws, "seed": self.seed},
+        }
+
+
+def fid_terms(features_a, features_b) -> tuple[float, float]:
+    """The two parts of the Fréchet distance: (mean term ‖μa − μb‖², covariance term); they sum to it.
+
+    The mean term says the sets differ on average; the covariance term that they spread
+    differently (e.g. one set is less varied than the other).
+    """
+    mu_a, sigma_a = feature_statistics(features_a)
+    mu_b, sigma_b = feature_statistics(features_b)
+    mean_term = float(((mu_a - mu_b) ** 2).sum())
+    return mean_term, frechet_distance(mu_a, sigma_a, mu_b, sigma_b) - mean_term
+
+
+def precision_recall(real_features, fake_features, k: int = 3) -> tuple[float, float]:
+    """k-NN precision and recall (Kynkäänniemi et al. 2019) of features (n d) and (m d).
+
+    Each set's "manifold" is the union of balls around its points, of radius the distance to the
+    point's k-th nearest neighbour in the same set. **Precision** = fraction of fake points inside
+    the real manifold (are samples realistic?); **recall** = fraction of real points inside the fake
+    manifold (is the variety of the data covered?). FID folds both into one number.
+    """
+    real, fake = torch.as_tensor(real_features).double(), torch.as_tensor(fake_features).double()
+    if real.ndim != 2 or fake.ndim != 2 or real.shape[1] != fake.shape[1] or min(len(real), len(fake)) <= k:
+        raise ValueError(
+            f"features must be (n d) and (m d) with n, m > k = {k}, got {tuple(real.shape)}, {tuple(fake.shape)}"
+        )
+
+    def radii(f):  # distance to the k-th neighbour; kthvalue's 1st is the point itself (distance 0)
+        return torch.cdist(f, f).kthvalue(k + 1, dim=1).values
+
+    precision = (torch.cdist(fake, real) <= radii(real)[None]).any(1).double().mean()
+    recall = (torch.cdist(real, fake) <= radii(fake)[None]).any(1).double().mean()
+    return float(precision), float(recall)
