@@ -10,8 +10,11 @@ from genai_course.gan.train import GANTrainConfig, train_gan
 
 
 def test_method_settings_follow_the_papers():
+    # Gulrajani et al.'s 2-D script gan_toy.py: Adam 1e-4, betas (0.5, 0.9), 5 critic steps, λ = 0.1
     wgan, wgan_d = method_config("wgan-gp", steps=10)
-    assert (wgan.loss, wgan.gp_weight, wgan.n_critic, wgan.betas, wgan_d) == ("wasserstein", 10.0, 5, (0.5, 0.9), {})
+    assert (wgan.loss, wgan.gp_weight, wgan.n_critic, wgan.betas, wgan_d) == ("wasserstein", 0.1, 5, (0.5, 0.9), {})
+    assert wgan.lr_g == wgan.lr_d == 1e-4
+    assert method_config("wgan-gp", steps=10, lr=1e-3)[0].lr_d == 1e-3  # an explicit rate overrides
     sn, sn_d = method_config("spectral", steps=10)
     assert (sn.loss, sn.n_critic, sn.betas, sn_d) == ("hinge", 1, (0.0, 0.9), {"spectral_norm": True})
     assert method_config("minibatch-std", steps=10)[1] == {"minibatch_std": True}
@@ -55,18 +58,35 @@ def test_lr_decay_reaches_zero_and_default_keeps_the_rate():
 def test_every_method_runs(method):
     run = train_toy_gan(ring(), method, steps=4, log_every=2, n_eval=100, hidden=16)
     assert run.steps == [2, 4] and 0 <= run.final["high_quality"] <= 1
+    for name in ("modes", "modes_any", "high_quality", "shares", "energy", "critic_gap", "d_loss"):
+        assert len(getattr(run, name)) == 2, name
+    assert len(run.shares[-1]) == 8 and run.final["modes"] <= run.final["modes_any"] <= 8
+    assert abs(sum(run.shares[-1]) - run.final["high_quality"]) < 1e-3  # shares split the high-quality samples
+
+
+def test_top_share_tells_collapse_from_a_spread():
+    from genai_course.gan.toy import top_share
+
+    assert top_share([0.45, 0.45] + [0.0] * 6) == pytest.approx(1.0)
+    assert top_share([0.1] * 8) == pytest.approx(0.25)
+    assert top_share([0.0] * 8) == 0.0
 
 
 def test_shipped_comparison_table_is_complete_and_matches_its_settings():
-    from genai_course.gan.toy import COMPARED, D_UPDATES, generator_steps, load_comparison_table
+    from genai_course.gan.toy import COMPARED, CURVE_KEYS, GENERATOR_STEPS, generator_steps, load_comparison_table
 
     shipped = load_comparison_table()
-    rows, meta = shipped["rows"], shipped["meta"]
-    assert set(rows) == {(mix, method) for mix in D_UPDATES for method in COMPARED}
-    # made_by records the command of the run (the shipped table predates `genai-course recipe`)
+    rows, meta, curves = shipped["rows"], shipped["meta"], shipped["curves"]
+    assert set(rows) == {(mix, method) for mix in GENERATOR_STEPS for method in COMPARED}
     assert "toy_comparison" in meta["made_by"] and meta["seed"] == 0
     for (mix, method), row in rows.items():
-        assert row["d_updates"] == D_UPDATES[mix]
-        assert row["generator_steps"] == generator_steps(method, D_UPDATES[mix])
-        assert 0 <= row["modes"] <= (8 if mix == "ring" else 25) and 0.0 <= row["high_quality"] <= 1.0
-    assert generator_steps("wgan-gp", 3000) == 600 and generator_steps("vanilla", 3000) == 3000
+        cfg, _ = method_config(method, steps=1)
+        # the stated budget: equal generator steps; WGAN-GP's critic takes 5 steps for each
+        assert row["generator_steps"] == generator_steps(method, mix) == GENERATOR_STEPS[mix]
+        assert row["d_updates"] == row["generator_steps"] * cfg.n_critic and row["lr"] == cfg.lr_g
+        n = 8 if mix == "ring" else 25
+        assert 0 <= row["modes"] <= row["modes_any"] <= n and 0.0 <= row["high_quality"] <= 1.0
+        curve = curves[f"{mix}/{method}"]
+        assert set(curve) == set(CURVE_KEYS) and curve["steps"][-1] == row["generator_steps"]
+        assert curve["modes"][-1] == row["modes"] and len(curve["shares"][-1]) == n
+    assert generator_steps("wgan-gp", "ring") == generator_steps("vanilla", "ring")

@@ -186,8 +186,8 @@ RECIPES = {
         ),
         _recipe(
             "gan_toy_comparison",
-            "4",
-            "table of four stabilized GANs on the ring and the grid (2 threads, CPU)",
+            "10",
+            "table of four stabilized GANs on the ring and the grid, equal generator steps, with curves (1 thread, CPU)",
             "genai_course.gan.pretrain:make_toy_comparison",
             table=True,
         ),
