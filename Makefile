@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: book test unit nbval lint notebooks student clean
+.PHONY: book test unit nbval lint notebooks student clean browser browser-deps
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -20,6 +20,15 @@ book: $(STAMP)
 test: $(STAMP)
 	$(BIN)/pytest tests -n 2 --durations=10
 	$(BIN)/pytest --nbval notebooks --nbval-sanitize-with nbval_sanitize.cfg -n 2 --dist loadfile --durations=30
+
+# The built book in headless Chromium, offline (tests/test_browser.py). Needs browser-deps first
+# (as root: Debian's chromium and chromium-driver, axe-core from npm); reuses BOOK_HTML if given.
+browser-deps:
+	bash tests/browser/install_deps.sh
+
+browser: $(STAMP)
+	GENAI_COURSE_REQUIRE_BROWSER=1 $(if $(BOOK_HTML),GENAI_COURSE_BOOK_HTML=$(BOOK_HTML)) $(BIN)/pytest tests/test_browser.py -v
+	@echo "screenshots, page weights, axe results: $(CURDIR)/_build/browser"
 
 unit: $(STAMP)
 	$(BIN)/pytest tests -n 2 -m "not slow"

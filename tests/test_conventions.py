@@ -162,3 +162,13 @@ def test_shared_course_check_is_clean():
         pytest.skip("../shared/tools/course_check.py is not beside this checkout")
     result = subprocess.run([sys.executable, str(tool), str(ROOT), "--strict"], capture_output=True, text=True)
     assert result.returncode == 0, result.stdout
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=IDS)
+def test_no_control_characters_in_cells(path):
+    """LaTeX written in a non-raw Python string loses its backslash: "\\frac" becomes a form feed and
+    "\\approx" a bell, and the rendered math shows an error. Only newlines belong in a cell."""
+    nb = nbformat.read(path, as_version=4)
+    for i, cell in enumerate(nb.cells):
+        bad = sorted({hex(ord(ch)) for ch in cell.source if ord(ch) < 32 and ch != "\n"})
+        assert not bad, f"cell {i} holds control characters {bad}: a LaTeX backslash lost in a non-raw string?"
