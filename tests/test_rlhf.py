@@ -2,14 +2,11 @@
 
 import math
 import random
-import string
 
 import pytest
 import torch
 import torch.nn.functional as F
 
-from genai_course.gpt.model import GPT, GPTConfig
-from genai_course.gpt.tokenizers import CharTokenizer
 from genai_course.rlhf.dpo import dpo_loss
 from genai_course.rlhf.encoding import (
     END,
@@ -28,17 +25,9 @@ from genai_course.rlhf.ppo import PPOConfig, clipped_surrogate, clipped_value_lo
 from genai_course.rlhf.reward_model import Comparisons, RewardModel, bradley_terry_loss, collect_comparisons
 from genai_course.rlhf.sft import SFTConfig, masked_mean, sft_loss, train_sft
 from genai_course.rlhf.tasks import KINDS, Instruction, make_instruction, make_instructions, true_score
+from rlhf_tiny import TOKENIZER, tiny_gpt
 
 torch.set_num_threads(1)
-
-# every character a prompt, an answer or a demonstration can contain ("Q: …\nA: ", "sure, x", "ok: x", typos)
-TOKENIZER = CharTokenizer.train(string.ascii_lowercase + string.ascii_uppercase + string.digits + " \n:,")
-
-
-def tiny_gpt(seed: int = 0) -> GPT:
-    torch.manual_seed(seed)
-    config = GPTConfig(vocab_size=TOKENIZER.vocab_size, block_size=64, n_layers=1, n_heads=2, d_model=32)
-    return GPT(config).eval()
 
 
 def instructions(n: int = 4, seed: int = 0) -> list[Instruction]:

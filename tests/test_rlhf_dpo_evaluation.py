@@ -1,13 +1,10 @@
 """The DPO notebook's measurements: the DPO trace, scoring greedy and sampled decodings, best-of-n."""
 
 import math
-import string
 
 import pytest
 import torch
 
-from genai_course.gpt.model import GPT, GPTConfig
-from genai_course.gpt.tokenizers import CharTokenizer
 from genai_course.rlhf.dpo import DPOConfig, DPOTrace, all_sequence_logprobs, train_dpo
 from genai_course.rlhf.evaluation import (
     Samples,
@@ -21,15 +18,9 @@ from genai_course.rlhf.evaluation import (
 from genai_course.rlhf.labeler import SimulatedLabeler
 from genai_course.rlhf.reward_model import RewardModel, collect_comparisons
 from genai_course.rlhf.tasks import make_instructions
+from rlhf_tiny import TOKENIZER, tiny_gpt
 
 torch.set_num_threads(1)
-TOKENIZER = CharTokenizer.train(string.ascii_lowercase + string.ascii_uppercase + string.digits + " \n:,")
-
-
-def tiny_gpt(seed: int = 0) -> GPT:
-    torch.manual_seed(seed)
-    config = GPTConfig(vocab_size=TOKENIZER.vocab_size, block_size=64, n_layers=1, n_heads=2, d_model=32)
-    return GPT(config).eval()
 
 
 def test_mean_se_by_hand():

@@ -2,24 +2,15 @@
 equal to REINFORCE with a group baseline, and a tiny run end to end."""
 
 import math
-import string
 
 import pytest
 import torch
 
-from genai_course.gpt.model import GPT, GPTConfig
-from genai_course.gpt.tokenizers import CharTokenizer
 from genai_course.rlhf.grpo import GRPOConfig, group_advantages, grpo_loss, train_grpo
 from genai_course.rlhf.tasks import make_instructions
+from rlhf_tiny import TOKENIZER, tiny_gpt
 
 torch.set_num_threads(1)
-TOKENIZER = CharTokenizer.train(string.ascii_lowercase + string.ascii_uppercase + string.digits + " \n:,")
-
-
-def tiny_gpt(seed: int = 0) -> GPT:
-    torch.manual_seed(seed)
-    config = GPTConfig(vocab_size=TOKENIZER.vocab_size, block_size=64, n_layers=1, n_heads=2, d_model=32)
-    return GPT(config).eval()
 
 
 def test_group_advantages_by_hand():
