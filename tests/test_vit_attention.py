@@ -8,8 +8,13 @@ import pytest  # noqa: E402
 import torch  # noqa: E402
 
 from genai_course.data.shapes import COLOURS  # noqa: E402
-from genai_course.data.vqa import ANSWER_ID, encode_question, make_vqa_data  # noqa: E402
-from genai_course.nn.vqa import VQAConfig, VQAModel, attention_rollout, named_object_patch  # noqa: E402
+from genai_course.data.vqa import (  # noqa: E402
+    ANSWER_ID,
+    encode_question,
+    make_vqa_data,
+    named_object_patch,  # noqa: E402
+)
+from genai_course.nn.vqa import VQAConfig, VQAModel, attention_rollout  # noqa: E402
 from genai_course.viz.attention import plot_attention_maps, plot_attention_overlays  # noqa: E402
 
 
