@@ -9,8 +9,14 @@ import ast
 import pytest
 
 from genai_course.codex.tasks import (
+    AGGREGATES,
     FAMILIES,
+    FILTERS,
+    HELDOUT_COMBINATIONS,
+    HELDOUT_IDEAS,
     HELDOUT_TEMPLATES,
+    MAPS,
+    PIPELINES,
     TEMPLATES,
     TRAIN_TEMPLATES,
     Task,
@@ -47,16 +53,50 @@ def delegating_body(task: Task, other: Task) -> str:
     return call + other.prompt.replace(f"def {other.entry_point}(", "def _other(", 1) + other.solution
 
 
-def test_forty_templates_split_32_8_and_grouped_by_family():
-    assert len(TEMPLATES) == 40
-    assert len(TRAIN_TEMPLATES) == 32 and len(HELDOUT_TEMPLATES) == 8
+def test_templates_split_into_training_and_two_kinds_of_held_out_and_grouped_by_family():
+    assert len(TEMPLATES) == 38 + len(PIPELINES) and len(PIPELINES) == 56
+    assert len(HELDOUT_COMBINATIONS) == 10 and len(HELDOUT_IDEAS) == 6
+    assert HELDOUT_TEMPLATES == HELDOUT_COMBINATIONS + HELDOUT_IDEAS
+    assert len(TRAIN_TEMPLATES) == len(TEMPLATES) - 16
     assert not set(TRAIN_TEMPLATES) & set(HELDOUT_TEMPLATES)
     assert set(TRAIN_TEMPLATES) | set(HELDOUT_TEMPLATES) == set(TEMPLATES)
-    assert set(FAMILIES) == {"list", "number", "string", "dict"}
+    assert set(FAMILIES) == {"list", "number", "string", "dict", "pipeline"}
+    assert set(HELDOUT_COMBINATIONS) <= set(FAMILIES["pipeline"]) and not set(HELDOUT_IDEAS) & set(FAMILIES["pipeline"])
     assert sorted(n for names in FAMILIES.values() for n in names) == sorted(TEMPLATES)
     for family, names in FAMILIES.items():  # every family is trained on and tested
         assert set(names) & set(HELDOUT_TEMPLATES), family
         assert len(set(names) & set(TRAIN_TEMPLATES)) >= 5, family
+
+
+def pipeline_parts(name: str) -> tuple[str, str, str]:
+    """("sum", "squares", "evens") for "sum_squares_evens": aggregate, map and filter, "" when absent."""
+    aggregate, *rest = name.split("_")
+    rest = "_".join(rest)
+    map_part = next((m for m in MAPS if m and (rest == m or rest.startswith(m + "_"))), "")
+    filter_part = rest[len(map_part) :].lstrip("_")
+    assert aggregate in AGGREGATES and filter_part in FILTERS, name
+    return aggregate, map_part, filter_part
+
+
+def test_every_held_out_combination_is_new_only_as_a_whole():
+    """Each pair of a held-out pipeline's parts occurs in a training pipeline (or in the basic
+    training template it duplicates), so the model has seen every piece and every junction."""
+    basic = {
+        "sum_list": ("sum", "", ""),
+        "product_list": ("product", "", ""),
+        "sum_evens": ("sum", "", "evens"),
+        "filter_evens": ("list", "", "evens"),
+        "filter_odds": ("list", "", "odds"),
+        "square_all": ("list", "squares", ""),
+        "max_list": ("max", "", ""),
+    }
+    trained = [pipeline_parts(n) for n in TRAIN_TEMPLATES if n in FAMILIES["pipeline"]] + list(basic.values())
+    assert all(n in TRAIN_TEMPLATES for n in basic)
+    for name in HELDOUT_COMBINATIONS:
+        g, m, f = pipeline_parts(name)
+        assert (g, m, f) not in trained, name
+        for i, j in ((0, 1), (0, 2), (1, 2)):
+            assert any((p[i], p[j]) == ((g, m, f)[i], (g, m, f)[j]) for p in trained), (name, i, j)
 
 
 @pytest.mark.parametrize("seed", SEEDS)
@@ -139,7 +179,7 @@ def test_prompts_and_solutions_are_short_plain_humaneval_functions():
 
 def test_split_helpers_and_training_text():
     held = heldout_tasks(n_per_template=2)
-    assert {t.template for t in held} == set(HELDOUT_TEMPLATES) and len(held) == 16
+    assert {t.template for t in held} == set(HELDOUT_TEMPLATES) and len(held) == 2 * 16
     train = train_tasks(n_per_template=2)
     assert {t.template for t in train} == set(TRAIN_TEMPLATES)
     text = training_text(train)

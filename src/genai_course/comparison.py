@@ -238,7 +238,7 @@ MODELS = (
     CourseModel(3, "code GPT, pretrained", "Codex-style GPT", "Python code", ("codex_stdlib",),
                 "held-out loss, bits/char", "heldout_nats_per_char", False, _code_gpt("codex_stdlib"), BITS),
     CourseModel(3, "code GPT, fine-tuned", "Codex-style GPT", "docstring → function", ("codex_sft",),
-                "held-out-template loss, nats/token", "heldout_templates_nats_per_token", False,
+                "held-out-combination loss, nats/token", "heldout_combinations_nats_per_token", False,
                 _code_gpt("codex_sft")),
     CourseModel(4, "DCGAN", "GAN", "digits 16×16", ("gan_dcgan_digits",),
                 "course FID (digit features)", "course_fid", False, _gan("dcgan_digits")),

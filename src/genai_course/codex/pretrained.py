@@ -10,7 +10,8 @@ training modules of :mod:`genai_course.data.python_source`. Its validation set i
 modules*, never seen in any part, so the recorded loss measures generalisation to new files.
 
 ``codex_sft`` is "Codex-S" (Chen et al. 2021, section 4): the same network fine-tuned on
-functions with docstrings from :mod:`genai_course.codex.tasks`, training templates only.
+functions with docstrings from :mod:`genai_course.codex.tasks`, training templates only; its
+record holds the loss on both kinds of held-out template (new combinations, new ideas).
 
 Weights are stored in float16, half the size; they are computed in float32 after loading.
 """
@@ -28,8 +29,8 @@ VOCAB_SIZE = 2048
 MODEL = dict(block_size=256, n_layers=4, n_heads=6, d_model=192, pos="rope", dropout=0.0)
 # keyword arguments of genai_course.gpt.train.TrainConfig for each stage
 PRETRAIN = dict(batch_size=16, max_iters=1200, lr=2e-3, min_lr=2e-4, warmup_iters=50, eval_interval=250, seed=0)
-FINETUNE = dict(batch_size=16, max_iters=200, lr=5e-4, min_lr=5e-5, warmup_iters=20, eval_interval=100, seed=0)
-FINETUNE_TASKS = dict(n_per_template=60, seed=0)  # tasks per training template, and their seed
+FINETUNE = dict(batch_size=16, max_iters=300, lr=5e-4, min_lr=5e-5, warmup_iters=20, eval_interval=100, seed=0)
+FINETUNE_TASKS = dict(n_per_template=40, seed=0)  # tasks per training template, and their seed
 THREADS = 1  # one thread: steady when other jobs share the CPU (two spin-wait against them)
 
 
@@ -121,7 +122,7 @@ def make_codex_sft(device=None) -> dict:
 
     from ..gpt.train import TrainConfig, train
     from ..utils import pick_device, seed_everything
-    from .tasks import HELDOUT_TEMPLATES, TRAIN_TEMPLATES, make_tasks, training_text
+    from .tasks import HELDOUT_COMBINATIONS, HELDOUT_IDEAS, TRAIN_TEMPLATES, make_tasks, training_text
 
     dev = pick_device(device)
     torch.set_num_threads(THREADS)
@@ -129,10 +130,13 @@ def make_codex_sft(device=None) -> dict:
     tasks_text = training_text(make_tasks(TRAIN_TEMPLATES, **FINETUNE_TASKS))
     # validation: tasks of the training templates drawn with another seed (new names and constants)
     val_text = training_text(make_tasks(TRAIN_TEMPLATES, n_per_template=4, seed=FINETUNE_TASKS["seed"] + 1))
-    heldout_text = training_text(make_tasks(HELDOUT_TEMPLATES, n_per_template=8, seed=FINETUNE_TASKS["seed"] + 2))
+    held = {
+        kind: training_text(make_tasks(names, n_per_template=8, seed=FINETUNE_TASKS["seed"] + 2))
+        for kind, names in (("combinations", HELDOUT_COMBINATIONS), ("ideas", HELDOUT_IDEAS))
+    }
     ids = {
         k: torch.tensor(tokenizer.encode(t), dtype=torch.long)
-        for k, t in (("train", tasks_text), ("val", val_text), ("heldout", heldout_text))
+        for k, t in (("train", tasks_text), ("val", val_text), *held.items())
     }
     cpt = (len(tasks_text) / len(ids["train"]), len(val_text) / len(ids["val"]))
     seed_everything(FINETUNE["seed"])
@@ -149,7 +153,8 @@ def make_codex_sft(device=None) -> dict:
         "train_seconds": hist["train_seconds"],
         "train_loss_nats_per_char": sum(hist["train_loss"][-20:]) / 20,
         "val_nats_per_token": evaluate(model, ids["val"], device=dev),
-        "heldout_templates_nats_per_token": evaluate(model, ids["heldout"], device=dev),
+        "heldout_combinations_nats_per_token": evaluate(model, ids["combinations"], device=dev),
+        "heldout_ideas_nats_per_token": evaluate(model, ids["ideas"], device=dev),
     }
     _save("codex_sft", model, tokenizer, metrics, tc)
     return metrics

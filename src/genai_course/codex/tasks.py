@@ -263,7 +263,7 @@ TEMPLATES_LIST: tuple[Template, ...] = (
         ("max_list", "largest", "biggest", "find_max"), (LIST_ARGS,),
         ("Return the largest number in {a}, or 0 if it is empty.", "Maximum of {a} (0 for an empty list)."),
         "if not {a}:\n    return 0\nreturn max({a})",
-        _lists([], [-3]),
+        _lists([], [-3], [4, 1]),
     ),
     # ---- numbers ----------------------------------------------------------------------------
     Template(
@@ -424,20 +424,6 @@ TEMPLATES_LIST: tuple[Template, ...] = (
     ),
     # ---- held out: each combines two ideas taught above (see the module docstring) ---------
     Template(
-        "product_odds", "list", "list->int",
-        ("product_odds", "multiply_odds", "odd_product"), (LIST_ARGS,),
-        ("Return the product of the odd numbers in {a} (1 if there are none).", "Multiply the odd elements of {a}."),
-        "result = 1\nfor x in {a}:\n    if x % 2 == 1:\n        result *= x\nreturn result",
-        lambda rng, c: [([],), ([2, 4],), ([3, 4, 5],)] + [(_ints(rng, -3, 7),) for _ in range(N_RANDOM)],
-    ),
-    Template(
-        "sum_squares", "list", "list->int",
-        ("sum_squares", "sum_of_squares", "square_total"), (LIST_ARGS,),
-        ("Return the sum of the squares of the numbers in {a}.", "Add up x * x for every x in {a}."),
-        "return sum(x * x for x in {a})",
-        _lists([], [3]),
-    ),
-    Template(
         "running_max", "list", "list->list",
         ("running_max", "prefix_max", "max_so_far"), (LIST_ARGS,),
         ("Return the running maximum of {a}: element i is max({a}[0..i]).", "For each position, the largest element of {a} so far."),
@@ -485,11 +471,113 @@ TEMPLATES_LIST: tuple[Template, ...] = (
     ),
 )  # fmt: skip
 
-TEMPLATES: dict[str, Template] = {t.name: t for t in TEMPLATES_LIST}
+# ---- pipelines: "aggregate the mapped values of the filtered elements" --------------------
+# One grammar, three slots: what to do with the values (sum, product, largest, list), what to
+# compute from each element (itself, its square, its absolute value) and which elements to use
+# (all, even, odd, positive, negative, greater than k). Every part is taught in many
+# combinations; the held-out *combinations* below are never trained on as a whole.
 
-HELDOUT_TEMPLATES: tuple[str, ...] = (
-    "product_odds",
+AGGREGATES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {  # names, docstring phrasings
+    "sum": (("sum", "total"), ("Return the sum of {what}.", "Add up {what}.")),
+    "product": (
+        ("product", "multiply"),
+        ("Return the product of {what} (1 if there are none).", "Multiply together {what}; 1 if there are none."),
+    ),
+    "max": (
+        ("max", "largest"),
+        ("Return the largest of {what}, or 0 if there are none.", "Find the maximum of {what} (0 if there are none)."),
+    ),
+    "list": (
+        ("list", "collect"),
+        ("Return a list of {what}, in order.", "Collect {what} into a new list, keeping their order."),
+    ),
+}
+MAPS: dict[str, tuple[str, str]] = {  # name part -> (expression of x, phrase)
+    "": ("x", ""),
+    "squares": ("x * x", "the squares of "),
+    "abs": ("abs(x)", "the absolute values of "),
+}
+FILTERS: dict[str, tuple[str | None, str]] = {  # name part -> (condition on x, phrase)
+    "": (None, "the numbers in {a}"),
+    "evens": ("x % 2 == 0", "the even numbers in {a}"),
+    "odds": ("x % 2 == 1", "the odd numbers in {a}"),
+    "positives": ("x > 0", "the positive numbers in {a}"),
+    "negatives": ("x < 0", "the negative numbers in {a}"),
+    "above_k": ("x > {k}", "the numbers in {a} greater than {k}"),
+}
+
+
+def _pipeline_body(aggregate: str, expression: str, condition: str | None) -> str:
+    if aggregate == "product":  # no product() builtin without an import: a loop, as in product_list
+        update = f"result *= {expression}"
+        loop = f"    if {condition}:\n        {update}" if condition else f"    {update}"
+        return "result = 1\nfor x in {a}:\n" + loop + "\nreturn result"
+    generator = f"{expression} for x in {{a}}" + (f" if {condition}" if condition else "")
+    return {
+        "sum": f"return sum({generator})",
+        "max": f"return max(({generator}), default=0)",
+        "list": f"return [{generator}]",
+    }[aggregate]
+
+
+def _pipeline_inputs(rng: random.Random, c: dict) -> list[tuple]:
+    """Edge cases that tell neighbouring pipelines apart (nothing selected, only negatives, values
+    just around k), then small random lists, small so that products stay short."""
+    k = c.get("k", 2)
+    edges = [[], [-3, -1], [2, -4, 3], [k, k + 1, -2], [1, 2]]
+    return [(e,) for e in edges] + [(_ints(rng, -4, 7),) for _ in range(N_RANDOM)]
+
+
+def _pipeline(aggregate: str, map_part: str, filter_part: str) -> Template:
+    expression, map_phrase = MAPS[map_part]
+    condition, filter_phrase = FILTERS[filter_part]
+    parts = [p for p in (map_part, filter_part) if p]
+    names, docs = AGGREGATES[aggregate]
+    return Template(
+        "_".join([aggregate, *parts]),
+        "pipeline",
+        "list->list" if aggregate == "list" else "list->int",
+        tuple("_".join([n, *parts]) for n in names),
+        (LIST_ARGS,),
+        tuple(d.format(what=map_phrase + filter_phrase, a="{a}", k="{k}") for d in docs),
+        _pipeline_body(aggregate, expression, condition),
+        _pipeline_inputs,
+        _k(2, 6) if filter_part == "above_k" else (lambda rng: {}),  # k < 2: the same products as "positives"
+    )
+
+
+# Pipelines that are another template already (sum_list is "sum", filter_evens is "list_evens"),
+# "list" (a copy of the argument), and abs() of elements already known to be positive, which
+# would be the identity in disguise.
+_PIPELINE_DUPLICATES = {"sum", "product", "sum_evens", "list_evens", "list_odds", "list_squares", "max", "list"}
+PIPELINES: tuple[Template, ...] = tuple(
+    _pipeline(g, m, f)
+    for g in AGGREGATES
+    for m in MAPS
+    for f in FILTERS
+    if "_".join(p for p in (g, m, f) if p) not in _PIPELINE_DUPLICATES
+    and not (m == "abs" and f in ("positives", "above_k"))
+)
+
+TEMPLATES: dict[str, Template] = {t.name: t for t in TEMPLATES_LIST + PIPELINES}
+
+# Held-out combinations: each pair of their parts (aggregate + map, aggregate + filter, map + filter)
+# occurs in some training pipeline, only the triple is new. The tests check this.
+HELDOUT_COMBINATIONS: tuple[str, ...] = (
     "sum_squares",
+    "product_odds",
+    "sum_squares_evens",
+    "max_abs",
+    "list_squares_positives",
+    "product_abs_negatives",
+    "max_squares_above_k",
+    "sum_abs_odds",
+    "max_evens",
+    "list_abs_negatives",
+)
+# Held-out ideas: each combines two ideas of the training templates in a way no training
+# template does (see the module docstring).
+HELDOUT_IDEAS: tuple[str, ...] = (
     "running_max",
     "digit_product",
     "count_long_words",
@@ -497,11 +585,12 @@ HELDOUT_TEMPLATES: tuple[str, ...] = (
     "char_frequencies",
     "sum_values_above",
 )
+HELDOUT_TEMPLATES: tuple[str, ...] = HELDOUT_COMBINATIONS + HELDOUT_IDEAS
 TRAIN_TEMPLATES: tuple[str, ...] = tuple(name for name in TEMPLATES if name not in HELDOUT_TEMPLATES)
 
 FAMILIES: dict[str, tuple[str, ...]] = {
-    family: tuple(t.name for t in TEMPLATES_LIST if t.family == family)
-    for family in ("list", "number", "string", "dict")
+    family: tuple(name for name, t in TEMPLATES.items() if t.family == family)
+    for family in ("list", "number", "string", "dict", "pipeline")
 }
 
 
@@ -588,7 +677,10 @@ def training_text(tasks: Iterable[Task]) -> str:
 
 __all__ = [
     "FAMILIES",
+    "HELDOUT_COMBINATIONS",
+    "HELDOUT_IDEAS",
     "HELDOUT_TEMPLATES",
+    "PIPELINES",
     "TEMPLATES",
     "TRAIN_TEMPLATES",
     "Task",
