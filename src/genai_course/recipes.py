@@ -78,10 +78,18 @@ RECIPES = {
         ),
         _recipe(
             "codex_sft",
-            "5",
+            "14",
             "codex_stdlib fine-tuned on docstring-to-function tasks of the training templates",
             "genai_course.codex.pretrained:make_codex_sft",
             needs=["codex_stdlib"],
+        ),
+        _recipe(
+            "codex_humaneval",
+            "10",
+            "table: codex_sft on all 164 HumanEval problems (5 samples at T = 0.2, 20 at T = 0.8), graded in the sandbox",
+            "genai_course.codex.humaneval:make_codex_humaneval",
+            needs=["codex_sft"],
+            table=True,
         ),
         _recipe(
             "latent_autoencoder",

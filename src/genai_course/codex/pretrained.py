@@ -1,7 +1,7 @@
 """The two code models shipped with the course, and the recipes that make them.
 
     genai-course recipe codex_stdlib    # a GPT pretrained on the standard library's source (~25 min)
-    genai-course recipe codex_sft       # that model fine-tuned on docstring → function tasks (~5 min)
+    genai-course recipe codex_sft       # that model fine-tuned on docstring → function tasks (~14 min)
 
 ``codex_stdlib`` is chapter 3's "Codex": the course GPT (rotary positions, 4 layers, 192 wide,
 a 256-token context) with a 2,048-token byte-level BPE whose pre-tokenizer keeps a newline and

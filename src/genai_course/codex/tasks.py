@@ -27,15 +27,28 @@ a task can never state a wrong answer, and :func:`program` of a task with its ow
 **Held-out templates, not held-out tasks.** Two tasks of one template differ only in surface
 details, so a model that has seen "multiply every element by 3" has effectively seen "…by 5".
 Testing on fresh tasks of *training* templates would measure recall. We therefore hold out whole
-templates (:data:`HELDOUT_TEMPLATES`) and measure pass@k on those only. A small model has no hope
-on an idea it has never met in any form, so each held-out template is a *composition* of ideas the
-training templates teach (``a + b`` below means the solution combines the two patterns):
+templates (:data:`HELDOUT_TEMPLATES`) and measure pass@k on those only. They come in two kinds,
+which ask for two different degrees of generalisation.
+
+*New combinations* (:data:`HELDOUT_COMBINATIONS`). The **pipeline** family is one grammar with
+three slots: an aggregate (sum, product, largest, list) of a map (the element, its square, its
+absolute value) over a filter (all, even, odd, positive, negative, greater than k)::
+
+    def sum_squares_evens(nums):
+        \"\"\"Return the sum of the squares of the even numbers in nums.\"\"\"
+        return sum(x * x for x in nums if x % 2 == 0)
+
+Ten of the triples are held out. Every *pair* of a held-out triple's parts (aggregate and map,
+aggregate and filter, map and filter) occurs in training pipelines; only the whole is new, as in
+the compositional splits of SCAN (Lake & Baroni 2018).
+
+*New ideas* (:data:`HELDOUT_IDEAS`). Each combines two training ideas in a way no training
+template does, with code of a shape the model has not seen (``a + b`` means the solution combines
+the two patterns):
 
 ==================  ===========================================================================
-held-out template   reachable from the training templates
+held-out idea       reachable from the training templates
 ==================  ===========================================================================
-product_odds        product_list (a loop that multiplies) + filter_odds (``x % 2 == 1``)
-sum_squares         sum_list (``sum(...)``) + square_all (``x * x``)
 running_max         running_total (a loop that appends a running value) + max_list
 digit_product       digit_sum (``for d in str(abs(n))``) + product_list
 count_long_words    count_above (``sum(1 for … if … > k)``) + word_lengths (``len(w) for w in s.split()``)
@@ -44,10 +57,10 @@ char_frequencies    word_frequencies (a counting dict) applied to characters, as
 sum_values_above    sum_values (``sum(d.values())``) + keys_above (``for key, value in d.items() if value > k``)
 ==================  ===========================================================================
 
-The 40 templates come in four families (:data:`FAMILIES`): list (of ints), number, string and
-dict; the held-out ones cover all four. Everything is plain, import-free Python, and a prompt
-with its solution stays under about 600 characters (≈ 200 tokens of a code BPE), so it fits the
-course's 256-token context with room to spare.
+Besides the pipelines, 38 templates come in four families (:data:`FAMILIES`): list (of ints),
+number, string and dict; the held-out ideas cover all four. Everything is plain, import-free
+Python, and a prompt with its solution stays under about 600 characters (≈ 200 tokens of a code
+BPE), so it fits the course's 256-token context with room to spare.
 
 Generation is deterministic: each task draws from its own ``random.Random`` seeded by the string
 ``"{seed}/{template}/{index}"``, so a task does not change when other templates are added or when
