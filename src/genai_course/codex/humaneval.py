@@ -196,7 +196,7 @@ def window_prompt(tokenizer, prompt: str, max_tokens: int) -> str:
 
 
 # The full run, too slow for a notebook on a CPU (about 10 minutes): every problem, as notebook 3.4
-# samples its subset. The window leaves room for MAX_NEW_TOKENS in the 256-token context.
+# samples its subset. The prompt window leaves room for max_new_tokens in the 256-token context.
 FULL_RUN = dict(max_new_tokens=96, samples={"0.2": 5, "0.8": 20}, ks={"0.2": (1,), "0.8": (1, 10, 20)}, top_p=0.95)
 FULL_RUN_FILE = "codex_humaneval.json"
 
