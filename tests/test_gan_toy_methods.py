@@ -18,6 +18,8 @@ def test_method_settings_follow_the_papers():
     sn, sn_d = method_config("spectral", steps=10)
     assert (sn.loss, sn.n_critic, sn.betas, sn_d) == ("hinge", 1, (0.0, 0.9), {"spectral_norm": True})
     assert method_config("minibatch-std", steps=10)[1] == {"minibatch_std": True}
+    pac, pac_d = method_config("pacgan", steps=10)  # PacGAN4: the vanilla GAN, its discriminator fed packs of 4
+    assert (pac.loss, pac.n_critic, pac.betas, pac_d) == ("nonsaturating", 1, (0.5, 0.999), {"pack": 4})
     # notebook 1 relies on these two being unchanged
     for name, loss in (("minimax", "minimax"), ("vanilla", "nonsaturating")):
         cfg, d = method_config(name, steps=10)
@@ -36,6 +38,20 @@ def test_minibatch_std_sees_collapse():
     # the score of one sample depends on the rest of its batch
     x = torch.randn(8, 2)
     assert not torch.allclose(D(x)[:1], D(torch.cat([x[:1], x[:1].expand(7, 2)]))[:1])
+
+
+def test_packing_judges_consecutive_samples_together():
+    torch.manual_seed(0)
+    D = Discriminator2D(MLP2DConfig(pack=4))
+    x = torch.randn(12, 2)
+    assert D.net[0].in_features == 8 and D(x).shape == (3,)
+    # the score of a pack is the plain MLP on its 4 points side by side, and packs do not mix
+    assert torch.allclose(D(x)[1], D.net(x[4:8].reshape(1, 8))[0])
+    assert torch.allclose(D(x)[:1], D(torch.cat([x[:4], torch.zeros(8, 2)]))[:1])
+    with pytest.raises(ValueError, match="cannot be split into packs of 4"):
+        D(torch.randn(10, 2))
+    with pytest.raises(ValueError, match="pack must be >= 1"):
+        Discriminator2D(MLP2DConfig(pack=0))
 
 
 def test_lr_decay_reaches_zero_and_default_keeps_the_rate():
@@ -73,7 +89,14 @@ def test_top_share_tells_collapse_from_a_spread():
 
 
 def test_shipped_comparison_table_is_complete_and_matches_its_settings():
-    from genai_course.gan.toy import COMPARED, CURVE_KEYS, GENERATOR_STEPS, generator_steps, load_comparison_table
+    from genai_course.gan.toy import (
+        COMPARED,
+        CURVE_KEYS,
+        GENERATOR_STEPS,
+        LONG_GRID,
+        generator_steps,
+        load_comparison_table,
+    )
 
     shipped = load_comparison_table()
     rows, meta, curves = shipped["rows"], shipped["meta"], shipped["curves"]
@@ -90,3 +113,11 @@ def test_shipped_comparison_table_is_complete_and_matches_its_settings():
         assert set(curve) == set(CURVE_KEYS) and curve["steps"][-1] == row["generator_steps"]
         assert curve["modes"][-1] == row["modes"] and len(curve["shares"][-1]) == n
     assert generator_steps("wgan-gp", "ring") == generator_steps("vanilla", "ring")
+    # the longer grid runs: the stated methods, the same steps for each, the rate decayed
+    long_grid = shipped["long_grid"]
+    assert set(long_grid) == set(LONG_GRID["methods"])
+    for method, row in long_grid.items():
+        assert row["mixture"] == "grid" and row["lr_decay"] is LONG_GRID["lr_decay"]
+        assert row["generator_steps"] == LONG_GRID["generator_steps"] > GENERATOR_STEPS["grid"]
+        assert 0 <= row["modes"] <= row["modes_any"] <= 25
+        assert curves[f"grid/{method}/long"]["modes"][-1] == row["modes"]

@@ -194,8 +194,9 @@ RECIPES = {
         ),
         _recipe(
             "gan_toy_comparison",
-            "10",
-            "table of four stabilized GANs on the ring and the grid, equal generator steps, with curves (1 thread, CPU)",
+            "30",
+            "table of five stabilized GANs on the ring and the grid, equal generator steps, with curves, and longer "
+            "grid runs of a GAN and PacGAN4 (1 thread, CPU)",
             "genai_course.gan.pretrain:make_toy_comparison",
             table=True,
         ),

@@ -18,6 +18,7 @@ class MLP2DConfig:
     layers: int = 3
     spectral_norm: bool = False  # discriminator only
     minibatch_std: bool = False  # discriminator only: append the batch's feature spread (Karras et al. 2018)
+    pack: int = 1  # discriminator only: judge `pack` samples at once, as one input (PacGAN, Lin et al. 2018)
 
 
 def _mlp(d_in: int, d_out: int, hidden: int, layers: int, act, extra_last: int = 0) -> nn.Sequential:
@@ -53,19 +54,34 @@ def minibatch_std(h: torch.Tensor) -> torch.Tensor:
 
 
 class Discriminator2D(nn.Module):
-    """points (b 2) -> scores (b,) (logits / critic values)."""
+    """points (b 2) -> scores (b,) (logits / critic values); with packing, (b/pack,): one per pack.
+
+    Packing (PacGAN): the ``pack`` consecutive samples of the batch are concatenated into one input
+    (b 2) -> (b/pack, 2·pack), all real or all fake. A collapsed generator's packs hold near-copies,
+    which real packs almost never do, so the discriminator can see the missing diversity.
+    """
 
     def __init__(self, cfg: MLP2DConfig | None = None):
         super().__init__()
         self.cfg = cfg or MLP2DConfig()
+        if self.cfg.pack < 1:
+            raise ValueError(f"pack must be >= 1, got {self.cfg.pack}")
         self.net = _mlp(
-            2, 1, self.cfg.hidden, self.cfg.layers, lambda: nn.LeakyReLU(0.2), extra_last=int(self.cfg.minibatch_std)
+            2 * self.cfg.pack,
+            1,
+            self.cfg.hidden,
+            self.cfg.layers,
+            lambda: nn.LeakyReLU(0.2),
+            extra_last=int(self.cfg.minibatch_std),
         )
         if self.cfg.spectral_norm:
             apply_spectral_norm(self.net)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         expect_shape(x, "b 2", name="x")
+        if x.shape[0] % self.cfg.pack:
+            raise ValueError(f"a batch of {x.shape[0]} points cannot be split into packs of {self.cfg.pack}")
+        x = x.reshape(-1, 2 * self.cfg.pack)  # (b 2) -> (b/pack, 2·pack): consecutive samples side by side
         if self.cfg.minibatch_std:
             return self.net[-1](minibatch_std(self.net[:-1](x)))[:, 0]
         return self.net(x)[:, 0]

@@ -10,7 +10,8 @@ Each ``make_<name>`` function below writes ``genai_course/checkpoints/gan_<name>
 - ``dcgan_digits`` and ``cgan_digits``: unconditional and class-conditional DCGANs on 16×16 digits;
 - ``toy_comparison``: not a checkpoint but ``gan_toy_comparison.json``, the side-by-side table of
   the stabilizing notebook (every method on the ring and the grid with the same number of
-  generator steps and its paper's optimizer settings, plus the logged curves; 1 torch thread, CPU).
+  generator steps and its paper's optimizer settings, plus the logged curves, and the longer grid
+  runs of :data:`genai_course.gan.toy.LONG_GRID`; 1 torch thread, CPU).
 
 Training may run on a GPU; the recorded metrics are always measured afterwards on the CPU with
 fixed seeds by the ``evaluate_*`` functions below, which the tests call again.
@@ -226,7 +227,8 @@ def train_digits(conditional: bool, device, fast: bool) -> None:
 
 def make_toy_comparison() -> None:
     """The recipe ``gan_toy_comparison``: the stabilizing notebook's table, on the CPU with 1 thread
-    (about 10 minutes on an idle core; WGAN-GP's 5 critic steps per generator step take half of it)."""
+    (about 30 minutes on an idle core: the ten runs of the table about 18, WGAN-GP's 5 critic steps per
+    generator step a third of that, and the two longer grid runs about 10)."""
     from ..checkpoint_io import checkpoint_path, write_json
     from .toy import TABLE_FILE, comparison_table
 
