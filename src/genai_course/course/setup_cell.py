@@ -95,7 +95,9 @@ def sync_setup_cell(nb, repo_url: str, revision: str | None = None) -> bool:
         raise ValueError("the notebook pins no commit yet: run `genai-course execute` on it")
     wanted = setup_cell_source(repo_url, revision)
     cell = first_code_cell(nb)
-    if cell is not None and "google.colab" in cell.source:
+    # an older setup cell, or one written by hand without the Colab line, is replaced, never kept
+    # below a new one (a reader would run the setup twice)
+    if cell is not None and ("google.colab" in cell.source or cell.source.startswith(TEMPLATE.split("\n", 1)[0])):
         if cell.source == wanted:
             return False
         cell.source = wanted
