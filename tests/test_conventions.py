@@ -9,6 +9,7 @@ import nbformat
 import pytest
 
 from genai_course.course.setup_cell import (
+    SETUP_HEADER,
     exercise_link,
     first_code_cell,
     measured_run_time,
@@ -53,8 +54,7 @@ def test_setup_cell_is_current(path):
     assert revision, "the setup cell pins no commit: run `make notebooks NB=...`"
     expected = setup_cell_source(repository_url(CONFIG), revision)
     assert first_code_cell(nb).source == expected, "run: genai-course sync-setup " + path.relative_to(ROOT).as_posix()
-    first_line = expected.split("\n", 1)[0]
-    setups = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.startswith(first_line)]
+    setups = [i for i, c in enumerate(nb.cells) if c.cell_type == "code" and c.source.startswith(SETUP_HEADER)]
     assert len(setups) == 1, f"cells {setups} are all setup cells: keep only the first"
 
 

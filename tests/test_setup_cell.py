@@ -2,11 +2,11 @@
 
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from genai_course.course.setup_cell import pinned_revision, setup_cell_source, sync_setup_cell
+from genai_course.course.setup_cell import SETUP_HEADER, pinned_revision, setup_cell_source, sync_setup_cell
 
 URL, OLD, NEW = "https://github.com/example/course", "a" * 40, "b" * 40
-HAND_WRITTEN = """\
-# Setup: in Colab, install the course package; everywhere, fix seeds and threads and pick the device.
+HAND_WRITTEN = f"""\
+{SETUP_HEADER}
 import sys
 
 from genai_course.utils import setup
@@ -15,7 +15,7 @@ device = setup(seed=0)"""
 
 
 def _setups(nb) -> list[str]:
-    return [c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith("# Setup")]
+    return [c.source for c in nb.cells if c.cell_type == "code" and c.source.startswith(SETUP_HEADER)]
 
 
 def test_an_outdated_setup_cell_is_updated_in_place():

@@ -29,6 +29,8 @@ if "google.colab" in sys.modules:  # the package at the commit these outputs wer
 from genai_course.utils import setup
 
 device = setup(seed=0)"""
+# the first line of every setup cell, current or outdated, with or without the Colab install
+SETUP_HEADER = TEMPLATE.split("\n", 1)[0]
 
 REVISION = re.compile(r"git\+\S+?@([0-9a-f]{40})\"")
 RUN_TIME_LINE = re.compile(r"(\*\*Run time\*\*: )(.*?)( on a 2-core CPU)", re.S)
@@ -97,7 +99,7 @@ def sync_setup_cell(nb, repo_url: str, revision: str | None = None) -> bool:
     cell = first_code_cell(nb)
     # an older setup cell, or one written by hand without the Colab line, is replaced, never kept
     # below a new one (a reader would run the setup twice)
-    if cell is not None and ("google.colab" in cell.source or cell.source.startswith(TEMPLATE.split("\n", 1)[0])):
+    if cell is not None and ("google.colab" in cell.source or cell.source.startswith(SETUP_HEADER)):
         if cell.source == wanted:
             return False
         cell.source = wanted
