@@ -166,8 +166,8 @@ RECIPES = {
         ),
         _recipe(
             "gan_stylegan_faces",
-            "25",
-            "style-based generator on procedural faces (a 24-minute training budget)",
+            "62",
+            "style-based generator on procedural faces (a 60-minute training budget)",
             "genai_course.gan.pretrain:make_stylegan_faces",
             needs=["gan_face_attributes"],
         ),

@@ -56,6 +56,23 @@ def load_digit_diffusion(device=None) -> UNet:
 
 
 @torch.no_grad()
+def unconditional_draw(net: UNet, draw: int, n: int = 256, seed: int = 1, n_steps: int = 50) -> torch.Tensor:
+    """Draw ``draw`` of :func:`evaluate`'s unconditional samples: DDIM, seed ``seed + draw``; (n 1 16 16)."""
+    from .sampling import ddim_sample
+
+    gen = torch.Generator("cpu").manual_seed(seed + draw)
+    return ddim_sample(lambda x, t: net(x, t), (n, 1, 16, 16), digit_schedule(), n_steps, generator=gen, clip=1.0)
+
+
+def guided_samples(net: UNet, y: torch.Tensor, seed: int, n_steps: int = 50) -> torch.Tensor:
+    """DDIM samples of the labels ``y`` (b) with classifier-free guidance at scale 3; (b 1 16 16)."""
+    from .sampling import classifier_free_guidance, ddim_sample
+
+    gen = torch.Generator("cpu").manual_seed(seed)
+    guided = classifier_free_guidance(net, y, 3.0, NULL_LABEL)
+    return ddim_sample(guided, (len(y), 1, 16, 16), digit_schedule(), n_steps, generator=gen, clip=1.0)
+
+
 def evaluate(net: UNet, n: int = 500, n_steps: int = 50, seed: int = 1) -> dict:
     """The course FID protocol on unconditional DDIM samples, their confident fraction, and guided class accuracy.
 
@@ -66,23 +83,16 @@ def evaluate(net: UNet, n: int = 500, n_steps: int = 50, seed: int = 1) -> dict:
     from genai_course.metrics.digit_classifier import class_accuracy, confident_fraction, load_digit_classifier
     from genai_course.metrics.fid import FIDProtocol
 
-    from .sampling import classifier_free_guidance, ddim_sample
-
-    clf, sched, protocol = load_digit_classifier(), digit_schedule(), FIDProtocol()
+    clf, protocol = load_digit_classifier(), FIDProtocol()
     uncond = []
 
     def sample(draw: int) -> torch.Tensor:
-        gen = torch.Generator("cpu").manual_seed(seed + draw)
-        shape = (protocol.n, 1, 16, 16)
-        uncond.append(ddim_sample(lambda x, t: net(x, t), shape, sched, n_steps, generator=gen, clip=1.0))
+        uncond.append(unconditional_draw(net, draw, protocol.n, seed, n_steps))
         return uncond[-1]
 
     out = protocol.record(sample, prefix="course_fid_ddim50_uncond", model=clf)
     y = torch.arange(n) % 10
-    gen = torch.Generator("cpu").manual_seed(seed + protocol.draws)
-    guided = ddim_sample(
-        classifier_free_guidance(net, y, 3.0, NULL_LABEL), (n, 1, 16, 16), sched, n_steps, generator=gen, clip=1.0
-    )
+    guided = guided_samples(net, y, seed + protocol.draws, n_steps)
     return {
         **out,
         "confident_fraction_uncond": round(confident_fraction(torch.cat(uncond), model=clf), 4),
