@@ -6,6 +6,7 @@ import torch
 from genai_course.gan.attributes import AttributeClassifier
 from genai_course.gan.style_edit import (
     attribute_directions,
+    attribute_patterns,
     interpolation_roughness,
     orthogonalize,
     path_length,
@@ -28,6 +29,23 @@ def test_regression_recovers_known_directions():
         assert abs(d @ true[:, i]) > 0.99
     with pytest.raises(ValueError, match="scores"):
         attribute_directions(w, scores[:, :2])
+
+
+def test_patterns_are_the_covariance_times_the_regression_weights():
+    # Haufe et al. (2014): the pattern of a linear readout is Σ_w B; it differs from B when W is anisotropic
+    g = torch.Generator().manual_seed(2)
+    w = torch.randn(2000, 6, generator=g) @ torch.diag(torch.tensor([3.0, 1.0, 1.0, 0.3, 0.3, 0.1]))
+    w = w @ torch.linalg.qr(torch.randn(6, 6, generator=g))[0]
+    scores = w @ torch.randn(6, 4, generator=g) + 0.1 * torch.randn(2000, 4, generator=g)
+    pats, dirs = attribute_patterns(w, scores), attribute_directions(w, scores)
+    cov_w = torch.cov(w.T)
+    for k in pats:
+        expected = cov_w @ dirs[k]
+        assert abs(pats[k] @ (expected / expected.norm())) > 0.999
+        assert pats[k].norm().item() == pytest.approx(1.0)
+    assert min(abs(pats[k] @ dirs[k]) for k in pats) < 0.9  # not the regression direction here
+    with pytest.raises(ValueError, match="scores"):
+        attribute_patterns(w, scores[:, :2])
 
 
 def test_orthogonalize_removes_the_other_directions():

@@ -24,6 +24,7 @@ __all__ = [
     "CONTINUOUS",
     "attribute_scores",
     "attribute_directions",
+    "attribute_patterns",
     "orthogonalize",
     "sample_w",
     "render",
@@ -83,6 +84,24 @@ def attribute_directions(w: torch.Tensor, scores: torch.Tensor, names=CONTINUOUS
     x = torch.cat([w - w.mean(0), torch.ones(len(w), 1)], 1).double()
     coef = torch.linalg.lstsq(x, scores.double()).solution[:-1].float()  # (w_dim a)
     return {name: coef[:, i] / coef[:, i].norm() for i, name in enumerate(names)}
+
+
+def attribute_patterns(w: torch.Tensor, scores: torch.Tensor, names=CONTINUOUS) -> dict:
+    """Covariance directions: {name: unit vector along Cov(w, score_a)} (w_dim,), the way w varies with a.
+
+    The regression weights B of :func:`attribute_directions` answer "which readout of w predicts
+    a?"; in an anisotropic W they lean on low-variance dimensions that cancel the other factors,
+    and a step along them leaves the region where the generator has data. The covariance
+    Cov(w, s_a) = Σ_w B_a (Haufe et al., 2014) answers "how do the latents of faces with more a
+    differ?", a direction the samples themselves move along.
+    """
+    if w.dim() != 2 or scores.dim() != 2 or len(w) != len(scores) or scores.shape[1] != len(names):
+        raise ValueError(
+            f"w must be (b w_dim) and scores (b {len(names)}) with the same b, "
+            f"got {tuple(w.shape)} and {tuple(scores.shape)}"
+        )
+    cov = (w - w.mean(0)).T.double() @ (scores - scores.mean(0)).double() / (len(w) - 1)  # (w_dim a)
+    return {name: (cov[:, i] / cov[:, i].norm()).float() for i, name in enumerate(names)}
 
 
 def orthogonalize(directions: dict, target: str) -> torch.Tensor:
