@@ -64,6 +64,7 @@ def unconditional_draw(net: UNet, draw: int, n: int = 256, seed: int = 1, n_step
     return ddim_sample(lambda x, t: net(x, t), (n, 1, 16, 16), digit_schedule(), n_steps, generator=gen, clip=1.0)
 
 
+@torch.no_grad()
 def guided_samples(net: UNet, y: torch.Tensor, seed: int, n_steps: int = 50) -> torch.Tensor:
     """DDIM samples of the labels ``y`` (b) with classifier-free guidance at scale 3; (b 1 16 16)."""
     from .sampling import classifier_free_guidance, ddim_sample
@@ -73,6 +74,7 @@ def guided_samples(net: UNet, y: torch.Tensor, seed: int, n_steps: int = 50) -> 
     return ddim_sample(guided, (len(y), 1, 16, 16), digit_schedule(), n_steps, generator=gen, clip=1.0)
 
 
+@torch.no_grad()
 def evaluate(net: UNet, n: int = 500, n_steps: int = 50, seed: int = 1) -> dict:
     """The course FID protocol on unconditional DDIM samples, their confident fraction, and guided class accuracy.
 

@@ -138,7 +138,7 @@ def train_stylegan_faces(device, fast: bool, max_seconds: float = 3600) -> None:
     torch.manual_seed(0)
     cfg = StyleGANConfig(z_dim=32, w_dim=32, channels=(64, 64, 32, 32))
     # A (16, 32, 64) discriminator with R1 at every step was 3× cheaper, but its generator dropped the
-    # smiling faces (0–3 % of samples against 26 % of real ones). The default-width D with StyleGAN2's
+    # smiling faces (0.2 % of samples against 26 % of real ones). The default-width D with StyleGAN2's
     # lazy R1 (every 16th step, scaled by 16) costs about the same per step and keeps more of them.
     G, D = StyleGenerator(cfg).to(device), FaceDiscriminator().to(device)
     G.mix_prob = 0.9
