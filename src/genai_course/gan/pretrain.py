@@ -136,9 +136,10 @@ def _face_sampler(device, n: int, seed: int = 1):
 def train_stylegan_faces(device, fast: bool, max_seconds: float = 3600) -> None:
     torch.manual_seed(0)
     cfg = StyleGANConfig(z_dim=32, w_dim=32, channels=(64, 64, 32, 32))
-    # A (16, 32, 64) discriminator with R1 at every step was 3× cheaper, but its generator dropped the
-    # smiling faces (0.2 % of samples against 26 % of real ones). The default-width D with StyleGAN2's
-    # lazy R1 (every 16th step, scaled by 16) costs about the same per step and keeps more of them.
+    # A (16, 32, 64) discriminator with R1 at every step (0.25 s a step on 2 cores) let the generator drop
+    # the smiling faces (0.2 % of samples against 26 % of real ones). The default-width D, with StyleGAN2's
+    # lazy R1 (every 16th step, scaled by 16) so that its double backward stays affordable, takes 0.58 s
+    # a step and keeps far more of them (18 % after 6,000 steps).
     G, D = StyleGenerator(cfg).to(device), FaceDiscriminator().to(device)
     G.mix_prob = 0.9
     ema = EMA(G, decay=0.99)
