@@ -151,3 +151,18 @@ def test_detector_learns_an_easy_fake():
         (make_faces(64, seed=4).images + 0.3 * torch.randn(64, 3, 32, 32)).clamp(-1, 1),
     )
     assert acc["balanced"] > 0.9
+
+
+def test_detector_trained_further_starts_from_a_copy_and_leaves_the_original_alone():
+    from genai_course.data.faces import make_faces
+
+    real = make_faces(64, seed=1).images
+    fake = (make_faces(64, seed=2).images + 0.3 * torch.randn(64, 3, 32, 32)).clamp(-1, 1)
+    first = train_detector(real, fake, steps=5, batch_size=16)
+    before = {k: v.clone() for k, v in first.state_dict().items()}
+    untouched = train_detector(real, fake, steps=0, batch_size=16, init=first)  # zero steps: an exact copy
+    further = train_detector(real, fake, steps=5, batch_size=16, init=first)
+    assert untouched is not first and all(torch.equal(v, untouched.state_dict()[k]) for k, v in before.items())
+    assert all(torch.equal(v, first.state_dict()[k]) for k, v in before.items())  # init itself unchanged
+    assert any(not torch.equal(v, further.state_dict()[k]) for k, v in before.items())
+    assert not further.training  # returned in eval mode, like a fresh detector

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -28,16 +30,26 @@ class FakeDetector(nn.Module):
 
 
 def train_detector(
-    real: torch.Tensor, fake: torch.Tensor, steps: int = 300, batch_size: int = 64, lr: float = 2e-3, seed: int = 0
+    real: torch.Tensor,
+    fake: torch.Tensor,
+    steps: int = 300,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    seed: int = 0,
+    init: FakeDetector | None = None,
 ) -> FakeDetector:
-    """Binary cross-entropy on balanced batches of real (label 0) and fake (label 1) images."""
+    """Binary cross-entropy on balanced batches of real (label 0) and fake (label 1) images.
+
+    With ``init``, a copy of that detector is trained further (``init`` itself is left as it was):
+    the cheap way to teach an existing detector a new generator's fakes.
+    """
     if real.shape[1:] != fake.shape[1:]:
         raise ValueError(
             f"real and fake images must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}"
         )
     torch.manual_seed(seed)
     gen = torch.Generator("cpu").manual_seed(seed)
-    model = FakeDetector().to(real.device)
+    model = FakeDetector().to(real.device) if init is None else copy.deepcopy(init).train()
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     half = batch_size // 2
     for _ in progress(range(steps), desc="detector"):
