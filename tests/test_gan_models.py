@@ -166,3 +166,5 @@ def test_detector_trained_further_starts_from_a_copy_and_leaves_the_original_alo
     assert all(torch.equal(v, first.state_dict()[k]) for k, v in before.items())  # init itself unchanged
     assert any(not torch.equal(v, further.state_dict()[k]) for k, v in before.items())
     assert not further.training  # returned in eval mode, like a fresh detector
+    with pytest.raises(TypeError, match="init must be a FakeDetector"):
+        train_detector(real, fake, steps=1, init=first.state_dict())

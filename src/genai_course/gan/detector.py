@@ -47,6 +47,8 @@ def train_detector(
         raise ValueError(
             f"real and fake images must have the same shape, got {tuple(real.shape)} and {tuple(fake.shape)}"
         )
+    if init is not None and not isinstance(init, FakeDetector):
+        raise TypeError(f"init must be a FakeDetector to train further, got {type(init).__name__}")
     torch.manual_seed(seed)
     gen = torch.Generator("cpu").manual_seed(seed)
     model = FakeDetector().to(real.device) if init is None else copy.deepcopy(init).train()
