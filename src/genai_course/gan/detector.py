@@ -51,7 +51,7 @@ def train_detector(
         raise TypeError(f"init must be a FakeDetector to train further, got {type(init).__name__}")
     torch.manual_seed(seed)
     gen = torch.Generator("cpu").manual_seed(seed)
-    model = FakeDetector().to(real.device) if init is None else copy.deepcopy(init).train()
+    model = (FakeDetector() if init is None else copy.deepcopy(init).train()).to(real.device)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     half = batch_size // 2
     for _ in progress(range(steps), desc="detector"):
