@@ -1,7 +1,7 @@
 """Measuring a tokenizer and a model on code: tokens per line, and where the loss goes.
 
 :func:`token_kind` sorts a token by what it holds, so the per-token loss of a code model can be
-split into indentation, names, punctuation and so on (:func:`loss_by_kind`): which parts of a
+split into indentation, names, punctuation and so on (:func:`loss_by_kind`, or :func:`group_by_kind` for losses already computed): which parts of a
 program does the model find easy, and where do its nats go?
 """
 
@@ -40,16 +40,26 @@ def token_kind(piece: str) -> str:
 def loss_by_kind(model, tokenizer, ids, device="cpu", batch_size: int = 32) -> dict[str, dict[str, float]]:
     """Per-token loss (nats) of ``model`` on ``ids`` (t,), in consecutive windows of the context
     length, grouped by :func:`token_kind` of the *predicted* token →
-    ``{kind: {"tokens": share of tokens, "loss": mean nats, "share_of_loss": share of all nats}}``."""
+    ``{kind: {"tokens": share of tokens, "loss": mean nats, "share_of_loss": share of all nats}}``.
+
+    Already have the per-token losses (:func:`genai_course.gpt.train.token_losses`)? Group them
+    with :func:`group_by_kind` instead of running the model again."""
     from ..gpt.train import token_losses
 
-    targets, loss = token_losses(model, ids, batch_size, device)  # (n·t,) each
+    return group_by_kind(tokenizer, *token_losses(model, ids, batch_size, device))
+
+
+def group_by_kind(tokenizer, targets, nats) -> dict[str, dict[str, float]]:
+    """:func:`loss_by_kind` from per-token losses: ``targets`` (n,) are the predicted token ids and
+    ``nats`` (n,) the loss of predicting each one."""
+    if len(targets) != len(nats):
+        raise ValueError(f"targets and nats must have the same length, got {len(targets)} and {len(nats)}")
     kinds = [token_kind(tokenizer.decode([i])) for i in range(tokenizer.vocab_size)]
     total, count = defaultdict(float), defaultdict(int)
-    for target, value in zip(targets.tolist(), loss.tolist(), strict=True):
+    for target, value in zip(targets.tolist(), nats.tolist(), strict=True):
         total[kinds[target]] += value
         count[kinds[target]] += 1
-    all_nats, all_tokens = sum(total.values()), len(loss)
+    all_nats, all_tokens = sum(total.values()), len(nats)
     return {
         k: {"tokens": count[k] / all_tokens, "loss": total[k] / count[k], "share_of_loss": total[k] / all_nats}
         for k in KINDS

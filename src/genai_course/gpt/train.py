@@ -109,7 +109,6 @@ def estimate_loss(
 
 
 @torch.no_grad()
-@torch.no_grad()
 def token_losses(model: GPT, ids: torch.Tensor, batch_size: int = 32, device="cpu"):
     """Per-token loss over the *whole* of ``ids`` (t,), cut into consecutive windows of block_size →
     (targets (n·t,), nats (n·t,)): the loss of predicting each target from the tokens before it in its window."""
