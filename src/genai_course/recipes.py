@@ -58,6 +58,13 @@ RECIPES = {
             seed=0,
         ),
         _recipe(
+            "positions_seeds",
+            "21",
+            "table: notebook 1.2's order classifier with each position encoding and seeds 0-2, 4000 steps, accuracy curves",
+            "genai_course.order_task:make_positions_seeds",
+            table=True,
+        ),
+        _recipe(
             "diffusion_digits",
             "30",
             "class-conditional digit U-Net, 3000 steps of batch 128, EMA weights",
