@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from genai_course import order_task
-from genai_course.errors import CheckpointMissing
+from genai_course.errors import CheckpointError, CheckpointMissing
 from genai_course.order_task import (
     POSITIONS,
     RECORD,
@@ -63,4 +63,11 @@ def test_the_shipped_record_has_every_encoding_and_seed():
 def test_a_missing_record_names_its_recipe(tmp_path, monkeypatch):
     monkeypatch.setattr(order_task, "checkpoint_path", lambda name: tmp_path / name)
     with pytest.raises(CheckpointMissing, match="genai-course recipe positions_seeds"):
+        load_positions_seeds()
+
+
+def test_a_damaged_record_is_a_clear_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(order_task, "checkpoint_path", lambda name: tmp_path / name)
+    (tmp_path / order_task.RECORD_FILE).write_text('{"curves": {', encoding="utf-8")
+    with pytest.raises(CheckpointError, match="not valid JSON.*remake it with `genai-course recipe positions_seeds`"):
         load_positions_seeds()

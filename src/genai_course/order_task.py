@@ -4,8 +4,8 @@ The task: each input is ``t`` random digits; the label says whether some digit e
 neighbour. Without positions an attention model sees only the multiset of digits, which is a clue
 (many duplicates make a repeat likely) but not the answer. With positions it can compare neighbours.
 
-When a run "gets" the task (its accuracy jumps from the multiset level to near 100 %) depends on
-the seed, so one run per encoding cannot rank encodings. The recipe ``positions_seeds`` trains
+How soon a run learns to compare neighbours, and whether it gets to 100 %, depends on the seed, so
+one run per encoding cannot rank the encodings. The recipe ``positions_seeds`` trains
 every encoding with several seeds for longer and ships the accuracy curves; the notebook trains a
 few runs live and reads the rest from that record.
 """
@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from .checkpoint_io import checkpoint_path, write_json
-from .errors import CheckpointMissing
+from .errors import CheckpointError, CheckpointMissing
 from .nn.attention import MultiHeadAttention
 from .nn.positional import LearnedPositions, SinusoidalPositions
 from .nn.transformer import FeedForward
@@ -90,7 +90,8 @@ def train_order_classifier(
 ) -> list[float]:
     """Train one :class:`OrderClassifier` → its test accuracy after every ``every`` steps.
 
-    The last entry is the final accuracy. ``seed`` fixes the initial weights and the batches.
+    The last entry is the final accuracy. ``seed`` seeds torch's global generator, which draws the
+    initial weights and the batches.
     """
     data = task_data() if data is None else data
     torch.manual_seed(seed)
@@ -134,3 +135,5 @@ def load_positions_seeds() -> dict:
         return json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise CheckpointMissing(f"{path} is missing; make it with `{RECORD_RECIPE}`") from None
+    except (ValueError, UnicodeDecodeError) as err:  # a damaged file is remade, not half-read
+        raise CheckpointError(f"{path} is not valid JSON ({err}); remake it with `{RECORD_RECIPE}`") from None
