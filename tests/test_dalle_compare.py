@@ -98,6 +98,38 @@ def test_detail_study_reports_every_variant(models):
         compare.detail_study(sampler, {**variants, "+ size": variants["+ size"][:3]}, clip)
 
 
+def test_detail_study_verdicts_are_per_image_and_paired(models):
+    _, clip = models
+    variants = compare.detail_prompts(4, seed=1)
+    table = compare.detail_study(lambda prompts, seed: real_scenes(prompts, seed=seed), variants, clip)
+    for r in table.values():
+        assert r["shared_right"] == [True] * 4 and r["shared"] == 1.0
+
+
+def test_mcnemar_p_equals_scipy_binomial_test_on_the_discordant_pairs():
+    from scipy.stats import binomtest
+
+    from genai_course.dalle.compare import mcnemar_p
+    from genai_course.exercises.dalle import check_mcnemar_p
+
+    for both, only_a, only_b, neither in ((60, 1, 5, 6), (10, 4, 4, 2), (3, 0, 7, 0), (0, 9, 2, 1), (5, 13, 2, 0)):
+        a = [True] * (both + only_a) + [False] * (only_b + neither)
+        b = [True] * both + [False] * only_a + [True] * only_b + [False] * neither
+        assert mcnemar_p(a, b) == pytest.approx(binomtest(only_a, only_a + only_b, 0.5).pvalue, rel=1e-12)
+    assert mcnemar_p([True, False], [True, False]) == 1.0, "no discordant pair: no evidence"
+    with pytest.raises(ValueError, match="equally long"):
+        mcnemar_p([True], [True, False])
+    assert check_mcnemar_p(mcnemar_p).passed
+
+    def one_tail(a, b):
+        n_a = sum(x and not y for x, y in zip(a, b, strict=True))
+        n_b = sum(y and not x for x, y in zip(a, b, strict=True))
+        return sum(math.comb(n_a + n_b, i) for i in range(min(n_a, n_b) + 1)) / 2 ** (n_a + n_b)
+
+    feedback = check_mcnemar_p(one_tail)
+    assert not feedback.passed and "two-sided" in feedback.message
+
+
 def test_count_numbers_counts_parameters_and_plain_tensors():
     layer = torch.nn.Linear(3, 2)
     assert compare.count_numbers(layer, torch.zeros(4, 5)) == 8 + 20

@@ -153,9 +153,10 @@ def detail_study(sampler: Sampler, variants: dict[str, list[str]], clip_model=No
 
     Each variant's prompts go to the sampler with the same ``seed``, so image i of every variant
     starts from the same noise (the samplers seed each image by its place in the list). Returns
-    ``{variant: {"clip_score", "colour", "shape", "count", "shared", "prompt", "size", "position"}}``:
+    ``{variant: {"clip_score", "colour", "shape", "count", "shared", "shared_right", "prompt", "size", "position"}}``:
     ``shared`` is the fraction of images right on all three attributes every variant names
-    (judged against the bare prompt), ``prompt`` the full prompt accuracy of the variant's own
+    (judged against the bare prompt), ``shared_right`` that verdict per image (image i of every
+    variant shows scene i, so the verdicts of two variants are paired: see :func:`mcnemar_p`), ``prompt`` the full prompt accuracy of the variant's own
     prompt, and ``size`` / ``position`` the named attribute's accuracy (NaN where not named).
     """
     from ..clip.score import clip_score
@@ -168,10 +169,12 @@ def detail_study(sampler: Sampler, variants: dict[str, list[str]], clip_model=No
             raise ValueError(f"variant {variant!r} has {len(prompts)} prompts, the bare one {len(bare)}")
         images = sampler(list(prompts), seed).cpu()
         attributes = attribute_accuracy(images, prompts)
+        shared = prompt_accuracy(images, bare)  # per image: colour, shape and count right
         table[variant] = {
             "clip_score": clip_score(images, list(prompts), model=clip_model).mean().item(),
             **{k: attributes[k] for k in ("colour", "shape", "count", "size", "position")},
-            "shared": sum(prompt_accuracy(images, bare)) / len(bare),
+            "shared": sum(shared) / len(bare),
+            "shared_right": shared,
             "prompt": attributes["prompt"],
         }
     return table
@@ -192,3 +195,27 @@ def two_proportion_z(correct_a: int, n_a: int, correct_b: int, n_b: int) -> floa
     if p in (0.0, 1.0):
         return 0.0
     return (correct_a / n_a - correct_b / n_b) / (p * (1 - p) * (1 / n_a + 1 / n_b)) ** 0.5
+
+
+def mcnemar_p(right_a, right_b) -> float:
+    r"""McNemar's exact test for two judges' verdicts on the *same* items (paired, unlike :func:`two_proportion_z`).
+
+    Only the discordant items carry evidence: :math:`b` items that only ``a`` got right and
+    :math:`c` that only ``b`` got right. If both are equally good, each discordant item is a fair
+    coin, so under the null hypothesis :math:`b \sim \mathrm{Binomial}(b + c, 1/2)`; the two-sided
+    p-value is
+
+    .. math::  p = \min\Big(1,\; 2 \sum_{i=0}^{\min(b, c)} \binom{b + c}{i} 2^{-(b + c)}\Big)
+
+    (McNemar 1947, in its exact binomial form). No discordant item gives p = 1.
+    """
+    import math
+
+    right_a, right_b = [bool(v) for v in right_a], [bool(v) for v in right_b]
+    if len(right_a) != len(right_b) or not right_a:
+        raise ValueError(f"need two equally long, non-empty lists of verdicts, got {len(right_a)} and {len(right_b)}")
+    only_a = sum(a and not b for a, b in zip(right_a, right_b, strict=True))
+    only_b = sum(b and not a for a, b in zip(right_a, right_b, strict=True))
+    n = only_a + only_b
+    tail = sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1)) / 2**n
+    return min(1.0, 2 * tail)

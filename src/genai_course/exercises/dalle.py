@@ -266,3 +266,42 @@ def check_two_proportion_z(z_score) -> Feedback:
         return "Correct: equal accuracies give z = 0, and |z| > 1.96 is the usual 5 % threshold."
 
     return run_check(body)
+
+
+def check_mcnemar_p(mcnemar) -> Feedback:
+    """``mcnemar(right_a, right_b) -> float``: McNemar's exact two-sided p-value for paired verdicts."""
+    import math
+
+    from ..dalle.compare import mcnemar_p
+
+    def verdicts(both, only_a, only_b, neither):
+        a = [True] * both + [True] * only_a + [False] * only_b + [False] * neither
+        b = [True] * both + [False] * only_a + [True] * only_b + [False] * neither
+        return a, b
+
+    def body() -> str:
+        for counts in ((60, 1, 5, 6), (10, 4, 4, 2), (3, 0, 7, 0), (20, 0, 0, 4), (0, 9, 2, 1)):
+            a, b = verdicts(*counts)
+            got = call_student(mcnemar, a, b)
+            if not isinstance(got, (int, float)) or not math.isfinite(got):
+                fail(f"mcnemar with (both, only a, only b, neither) = {counts}: expected a finite number, got {got!r}.")
+            want = mcnemar_p(a, b)
+            if abs(got - want) < 1e-9:
+                continue
+            _, only_a, only_b, _ = counts
+            n = only_a + only_b
+            one_sided = sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1)) / 2**n if n else 1.0
+            if abs(got - one_sided) < 1e-9:
+                fail(f"{counts}: {got:.4f} is one tail. Hint: the test is two-sided; double the tail (at most 1).")
+            if n == 0:
+                fail(
+                    f"{counts}: no item is discordant, so there is no evidence either way; expected p = 1, got {got!r}."
+                )
+            fail(
+                f"(both, only a, only b, neither) = {counts}: got {got!r}, expected {want:.4f}. Hint: only the "
+                f"{n} discordant items count; under the null each is a fair coin: 2 · P(Binomial({n}, 1/2) ≤ "
+                f"{min(only_a, only_b)})."
+            )
+        return "Correct: items both judges agree on carry no evidence, and p = 1 when none disagree."
+
+    return run_check(body)
