@@ -61,3 +61,35 @@ def test_layout_kept_compares_objects_and_places():
     assert layout_kept(a, torch.zeros_like(a)) == [False, False]
     with pytest.raises(ValueError, match="same shape"):
         layout_kept(a, a[:1])
+
+
+def test_img2img_start_by_hand_and_its_checker():
+    from genai_course.diffusion.schedules import NoiseSchedule
+    from genai_course.exercises.stable_diffusion import check_img2img_start
+    from genai_course.latent.editing import img2img_start
+
+    schedule = NoiseSchedule.make("linear", 1000)
+    z0, eps = torch.randn(2, 4, 8, 8), torch.randn(2, 4, 8, 8)
+    t0, z = img2img_start(z0, 0.4, schedule, eps)
+    abar = schedule.alphas_cumprod[400]
+    assert t0 == 400
+    torch.testing.assert_close(z, abar.sqrt() * z0 + (1 - abar).sqrt() * eps)
+    assert img2img_start(z0, 1.0, schedule, eps)[0] == 999, "strength 1 starts at the last timestep"
+    with pytest.raises(ValueError, match="strength"):
+        img2img_start(z0, 1.5, schedule, eps)
+
+    def reference(z0, strength, abar, eps):
+        t0 = min(len(abar) - 1, round(strength * len(abar)))
+        return t0, abar[t0].sqrt() * z0 + (1 - abar[t0]).sqrt() * eps
+
+    def truncating(z0, strength, abar, eps):
+        t0 = min(len(abar) - 1, int(strength * len(abar)))
+        return t0, abar[t0].sqrt() * z0 + (1 - abar[t0]).sqrt() * eps
+
+    def swapped(z0, strength, abar, eps):
+        t0 = min(len(abar) - 1, round(strength * len(abar)))
+        return t0, (1 - abar[t0]).sqrt() * z0 + abar[t0].sqrt() * eps
+
+    assert check_img2img_start(reference).passed
+    assert "round" in check_img2img_start(truncating).message
+    assert not check_img2img_start(swapped).passed

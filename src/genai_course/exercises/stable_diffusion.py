@@ -197,3 +197,45 @@ def check_flop_counts(conv_flops, attention_flops) -> Feedback:
         return "Correct: convolutions grow with the positions (side²), attention's scores with their square."
 
     return run_check(body)
+
+
+def check_img2img_start(start) -> Feedback:
+    """``start(z0 (b c h w), strength, alphas_cumprod (T,), eps (b c h w)) -> (t0, z_t0)``: SDEdit's
+    entry point, t0 = strength·T rounded (at most T − 1) and z0 noised to level t0."""
+    import torch
+
+    from ..diffusion.schedules import NoiseSchedule
+    from ..latent.editing import img2img_start
+
+    def body() -> str:
+        schedule = NoiseSchedule.make("linear", 1000)
+        g = torch.Generator("cpu").manual_seed(0)
+        z0, eps = torch.randn(2, 4, 8, 8, generator=g), torch.randn(2, 4, 8, 8, generator=g)
+        for strength in (0.3, 0.6, 1.0, 0.0106):
+            want_t, want_z = img2img_start(z0, strength, schedule, eps)
+            got = call_student(start, z0.clone(), strength, schedule.alphas_cumprod.clone(), eps.clone())
+            if not (isinstance(got, tuple) and len(got) == 2):
+                fail("Return a pair: (t0, z_t0).")
+            t0, z_t0 = got
+            if isinstance(t0, torch.Tensor):
+                if t0.numel() != 1:
+                    fail(f"t0 must be one timestep for the whole batch, got a tensor of shape {tuple(t0.shape)}.")
+                t0 = t0.item()
+            if t0 != want_t:
+                hint = (
+                    "At strength 1, strength·T = T is one past the last timestep: use T − 1."
+                    if strength == 1.0
+                    else ("Round strength·T to the nearest step (round, not int).")
+                )
+                fail(f"strength {strength}: t0 = {t0!r}, expected {want_t} (T = 1000). Hint: {hint}")
+            expect_tensor(
+                z_t0,
+                want_z,
+                f"z_t0 at strength {strength}",
+                "b c h w",
+                atol=1e-5,
+                hint="√ᾱ_t0 · z0 + √(1 − ᾱ_t0) · ε, with ᾱ = alphas_cumprod[t0].",
+            )
+        return "Correct: the input is noised to level t0 = strength·T, and sampling continues from there."
+
+    return run_check(body)

@@ -38,6 +38,17 @@ def _check_images(images: torch.Tensor, tokens: torch.Tensor) -> None:
         raise ValueError(f"got {len(images)} images but {len(tokens)} prompts")
 
 
+def img2img_start(z0: torch.Tensor, strength: float, schedule, noise: torch.Tensor) -> tuple[int, torch.Tensor]:
+    """Where SDEdit enters the reverse process: t₀ = strength·T (at most T − 1) and
+    z_t₀ = √ᾱ_t₀ z₀ + √(1 − ᾱ_t₀) ε, the clean latents z0 (b c h w) noised to that level in one go."""
+    from ..diffusion.process import q_sample
+
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"strength must be in [0, 1], got {strength}")
+    t0 = min(schedule.T - 1, round(strength * schedule.T))  # strength 1: start from (almost) pure noise
+    return t0, q_sample(z0, torch.full((len(z0),), t0, device=z0.device), schedule, noise)
+
+
 @torch.no_grad()
 def img2img(
     denoiser,
@@ -50,7 +61,6 @@ def img2img(
     steps=DEFAULT_STEPS,
 ):
     """SDEdit: images (b 3 32 32) in [0, 1] redrawn under prompts' tokens (b s) → (b 3 32 32) in [0, 1]."""
-    from ..diffusion.process import q_sample
     from ..diffusion.sampling import ddim_sample
     from .pretrained import latent_schedule
 
@@ -62,8 +72,7 @@ def img2img(
     schedule = latent_schedule()
     z0 = autoencoder.to_latent(images * 2 - 1)  # (b 4 8 8)
     eps = initial_noise(len(z0), tuple(z0.shape[1:]), seed).to(z0.device)
-    t0 = min(schedule.T - 1, round(strength * schedule.T))  # t₀ = strength·T
-    z_t0 = q_sample(z0, torch.full((len(z0),), t0, device=z0.device), schedule.to(z0.device), eps)
+    t0, z_t0 = img2img_start(z0, strength, schedule.to(z0.device), eps)
     # the full run's DDIM grid, entered at t₀: about strength·steps model calls (as diffusers' img2img)
     model = _guided(denoiser, tokens, guidance)
     z = ddim_sample(model, z0.shape, schedule, steps, device=z0.device, x_T=z_t0, t_start=t0)
