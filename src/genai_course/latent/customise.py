@@ -1,4 +1,4 @@
-"""Teaching the trained text-to-image model a new word from a handful of pictures (notebook 5).
+"""Teaching the trained text-to-image model a new word from a handful of pictures (notebook 6).
 
 The new concept is a colour the model has never drawn nor read: **copper**, an orange halfway
 in hue between red and yellow. The autoencoder, which learned images without captions, already

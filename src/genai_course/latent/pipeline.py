@@ -73,7 +73,7 @@ def generate_from_tokens(
     guidance: float = DEFAULT_GUIDANCE,
     steps: int = DEFAULT_STEPS,
 ):
-    """:func:`generate` from token ids (b s), for words outside the grammar's vocabulary (notebook 5)."""
+    """:func:`generate` from token ids (b s), for words outside the grammar's vocabulary (notebook 6)."""
     from .model import null_tokens
 
     return generate_from_condition(
