@@ -207,7 +207,8 @@ def mcnemar_p(right_a, right_b) -> float:
 
     .. math::  p = \min\Big(1,\; 2 \sum_{i=0}^{\min(b, c)} \binom{b + c}{i} 2^{-(b + c)}\Big)
 
-    (McNemar 1947, in its exact binomial form). No discordant item gives p = 1.
+    (the exact form of McNemar's 1947 test, which used the normal approximation z = (b − c)/√(b + c)).
+    No discordant item gives p = 1.
     """
     import math
 
