@@ -116,6 +116,7 @@ def test_mcnemar_p_equals_scipy_binomial_test_on_the_discordant_pairs():
         a = [True] * (both + only_a) + [False] * (only_b + neither)
         b = [True] * both + [False] * only_a + [True] * only_b + [False] * neither
         assert mcnemar_p(a, b) == pytest.approx(binomtest(only_a, only_a + only_b, 0.5).pvalue, rel=1e-12)
+        assert compare.discordant_pairs(a, b) == (only_a, only_b)
     assert mcnemar_p([True, False], [True, False]) == 1.0, "no discordant pair: no evidence"
     with pytest.raises(ValueError, match="equally long"):
         mcnemar_p([True], [True, False])

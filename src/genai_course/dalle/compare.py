@@ -197,26 +197,35 @@ def two_proportion_z(correct_a: int, n_a: int, correct_b: int, n_b: int) -> floa
     return (correct_a / n_a - correct_b / n_b) / (p * (1 - p) * (1 / n_a + 1 / n_b)) ** 0.5
 
 
+def discordant_pairs(right_a, right_b) -> tuple[int, int]:
+    """Of two judges' verdicts on the same items: (items only ``a`` got right, items only ``b`` got right)."""
+    right_a, right_b = [bool(v) for v in right_a], [bool(v) for v in right_b]
+    if len(right_a) != len(right_b) or not right_a:
+        raise ValueError(f"need two equally long, non-empty lists of verdicts, got {len(right_a)} and {len(right_b)}")
+    only_a = sum(a and not b for a, b in zip(right_a, right_b, strict=True))
+    only_b = sum(b and not a for a, b in zip(right_a, right_b, strict=True))
+    return only_a, only_b
+
+
+def mcnemar_tail(only_a: int, only_b: int) -> float:
+    """P(Binomial(b + c, 1/2) ≤ min(b, c)): one tail of :func:`mcnemar_p` (1 when nothing is discordant)."""
+    import math
+
+    n = only_a + only_b
+    return sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1)) / 2**n
+
+
 def mcnemar_p(right_a, right_b) -> float:
     r"""McNemar's exact test for two judges' verdicts on the *same* items (paired, unlike :func:`two_proportion_z`).
 
     Only the discordant items carry evidence: :math:`b` items that only ``a`` got right and
-    :math:`c` that only ``b`` got right. If both are equally good, each discordant item is a fair
-    coin, so under the null hypothesis :math:`b \sim \mathrm{Binomial}(b + c, 1/2)`; the two-sided
-    p-value is
+    :math:`c` that only ``b`` got right (:func:`discordant_pairs`). If both are equally good, each
+    discordant item is a fair coin, so under the null hypothesis
+    :math:`b \sim \mathrm{Binomial}(b + c, 1/2)`; the two-sided p-value is
 
     .. math::  p = \min\Big(1,\; 2 \sum_{i=0}^{\min(b, c)} \binom{b + c}{i} 2^{-(b + c)}\Big)
 
     (the exact form of McNemar's 1947 test, which used the normal approximation z = (b − c)/√(b + c)).
     No discordant item gives p = 1.
     """
-    import math
-
-    right_a, right_b = [bool(v) for v in right_a], [bool(v) for v in right_b]
-    if len(right_a) != len(right_b) or not right_a:
-        raise ValueError(f"need two equally long, non-empty lists of verdicts, got {len(right_a)} and {len(right_b)}")
-    only_a = sum(a and not b for a, b in zip(right_a, right_b, strict=True))
-    only_b = sum(b and not a for a, b in zip(right_a, right_b, strict=True))
-    n = only_a + only_b
-    tail = sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1)) / 2**n
-    return min(1.0, 2 * tail)
+    return min(1.0, 2 * mcnemar_tail(*discordant_pairs(right_a, right_b)))

@@ -272,7 +272,7 @@ def check_mcnemar_p(mcnemar) -> Feedback:
     """``mcnemar(right_a, right_b) -> float``: McNemar's exact two-sided p-value for paired verdicts."""
     import math
 
-    from ..dalle.compare import mcnemar_p
+    from ..dalle.compare import mcnemar_p, mcnemar_tail
 
     def verdicts(both, only_a, only_b, neither):
         a = [True] * both + [True] * only_a + [False] * only_b + [False] * neither
@@ -290,8 +290,7 @@ def check_mcnemar_p(mcnemar) -> Feedback:
                 continue
             _, only_a, only_b, _ = counts
             n = only_a + only_b
-            one_sided = sum(math.comb(n, i) for i in range(min(only_a, only_b) + 1)) / 2**n if n else 1.0
-            if abs(got - one_sided) < 1e-9:
+            if abs(got - mcnemar_tail(only_a, only_b)) < 1e-9:
                 fail(f"{counts}: {got:.4f} is one tail. Hint: the test is two-sided; double the tail (at most 1).")
             if n == 0:
                 fail(
