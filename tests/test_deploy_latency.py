@@ -117,3 +117,32 @@ def test_non_number_and_crash_are_reported():
     assert not fb and "expected a number" in fb.message
     fb = check_percentile_latency(lambda times, q: sorted(times)[math.ceil(q * len(times))])
     assert not fb and "IndexError" in fb.message
+
+
+def _x0_target_solution(z_t, z_end, alpha_t, sigma_t, alpha_end, sigma_end):
+    ratio = sigma_end / sigma_t
+    return (z_end - ratio * z_t) / (alpha_end - ratio * alpha_t)
+
+
+def test_distill_target_checker_passes_the_solution_and_names_common_mistakes():
+    from genai_course.exercises.deployment import check_distill_target
+
+    assert check_distill_target(_x0_target_solution).passed
+
+    def numerator_only(z_t, z_end, a_t, s_t, a_e, s_e):
+        return z_end - (s_e / s_t) * z_t
+
+    def ratio_upside_down(z_t, z_end, a_t, s_t, a_e, s_e):
+        return (z_end - (s_t / s_e) * z_t) / (a_e - (s_t / s_e) * a_t)
+
+    def flattened(z_t, z_end, a_t, s_t, a_e, s_e):
+        return _x0_target_solution(z_t, z_end, a_t, s_t, a_e, s_e).flatten(1)
+
+    def unfinished(*args):
+        raise NotImplementedError
+
+    assert "numerator" in check_distill_target(numerator_only).message
+    assert "upside down" in check_distill_target(ratio_upside_down).message
+    assert "expected (4, 1, 4, 4)" in check_distill_target(flattened).message
+    assert "Not attempted" in check_distill_target(unfinished).message
+    assert not check_distill_target(lambda *args: args[1]).passed  # z_end itself is right only at the last step

@@ -110,3 +110,31 @@ def test_char_data_is_the_gpt_char_split():
     data = CharData(text)
     train_ids, val_ids, cpt = prepare_data(text, build_tokenizer("char", text))
     assert torch.equal(data.train, train_ids) and torch.equal(data.val, val_ids) and cpt == (1.0, 1.0)
+
+
+def test_the_shipped_sweep_record_has_every_width_and_seed():
+    from genai_course.scaling import RECORD_SEEDS, SWEEP, load_scaling_sweep
+
+    record = load_scaling_sweep()
+    assert record["seeds"] == list(RECORD_SEEDS) and record["steps"] == SWEEP["steps"]
+    for seed in RECORD_SEEDS:
+        rows = record["runs"][str(seed)]
+        assert [r["d_model"] for r in rows] == list(SWEEP["widths"])
+        assert all(len(r["train_loss"]) == SWEEP["steps"] and 1.5 < r["val_loss"] < 3.5 for r in rows)
+        params = [r["params"] for r in rows]
+        assert params == sorted(params)  # non-embedding parameters grow with the width
+
+
+def test_a_missing_or_damaged_sweep_record_names_its_recipe(tmp_path, monkeypatch):
+    from genai_course import scaling
+    from genai_course.errors import CheckpointError, CheckpointMissing
+
+    monkeypatch.setattr(scaling, "checkpoint_path", lambda name: tmp_path / name)
+    with pytest.raises(CheckpointMissing, match="genai-course recipe scaling_sweep"):
+        scaling.load_scaling_sweep()
+    (tmp_path / scaling.RECORD_FILE).write_text("{ not json", encoding="utf-8")
+    with pytest.raises(CheckpointError, match="not valid JSON.*genai-course recipe scaling_sweep"):
+        scaling.load_scaling_sweep()
+    (tmp_path / scaling.RECORD_FILE).write_text('{"runs": {"0": [{"d_model": 16}]}}', encoding="utf-8")
+    with pytest.raises(CheckpointError, match="one row per width"):
+        scaling.load_scaling_sweep()

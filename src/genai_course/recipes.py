@@ -65,6 +65,13 @@ RECIPES = {
             table=True,
         ),
         _recipe(
+            "scaling_sweep",
+            "7",
+            "table: notebook 1.4's sweep (six GPT widths, 250 steps) with seeds 0-2: validation losses and training curves",
+            "genai_course.scaling:make_scaling_sweep",
+            table=True,
+        ),
+        _recipe(
             "diffusion_digits",
             "30",
             "class-conditional digit U-Net, 3000 steps of batch 128, EMA weights",

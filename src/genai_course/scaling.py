@@ -11,20 +11,34 @@ a straight line in log-log space. :func:`fit_power_law` fits that line by least 
 :func:`sweep` trains character-level :class:`~genai_course.gpt.model.GPT` models of several
 widths for the same number of steps and tokens with chapter 2's trainer
 (:func:`genai_course.gpt.train.train`), and reports their validation loss.
+
+One sweep is one seed: the seed draws the initial weights and the batches, and moves a model's
+loss by a few hundredths, as much as the gap between neighbouring sizes. The recipe
+``scaling_sweep`` runs notebook 1.4's sweep with several seeds and ships the rows
+(:func:`load_scaling_sweep`); the notebook trains a few sizes live and reads the rest from it.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
+from .checkpoint_io import checkpoint_path, write_json
+from .errors import CheckpointError, CheckpointMissing
 from .gpt.model import GPT, GPTConfig
 from .gpt.tokenizers import CharTokenizer
 from .gpt.train import TrainConfig, get_batch, prepare_data, train
 from .gpt.train import evaluate as evaluate_tokens
 from .utils import progress
+
+# Notebook 1.4's sweep: six widths, two layers, 250 steps of 32 windows of 64 characters.
+SWEEP = dict(widths=(16, 24, 32, 48, 64, 96), steps=250, n_layers=2, context=64, batch_size=32, lr=3e-3)
+RECORD_SEEDS = (0, 1, 2)  # the recipe runs the whole sweep once per seed
+RECORD_FILE = "scaling_sweep.json"
+RECORD_RECIPE = "genai-course recipe scaling_sweep"
 
 
 @dataclass
@@ -216,3 +230,50 @@ def isoflop_profiles(rows, budgets, window: int = 10) -> dict[float, list[dict]]
                 profile.append({"d_model": r["d_model"], "params": r["params"], "tokens": d, "loss": value})
         out[budget] = profile
     return out
+
+
+def make_scaling_sweep(device=None) -> dict:
+    """The recipe ``scaling_sweep``: :data:`SWEEP` once with each seed of :data:`RECORD_SEEDS`, on one thread.
+
+    Training curves are kept to 4 decimals (a few kB per run); everything else as :func:`sweep` returns it.
+    """
+    torch.set_num_threads(1)
+    data = load_course_chars()
+    runs = {}
+    for seed in RECORD_SEEDS:
+        rows = sweep(
+            SWEEP["widths"], data, seed=seed, device=device, **{k: v for k, v in SWEEP.items() if k != "widths"}
+        )
+        runs[str(seed)] = [row | {"train_loss": [round(x, 4) for x in row["train_loss"]]} for row in rows]
+    record = {
+        "made_by": RECORD_RECIPE,
+        "torch": torch.__version__,
+        "threads": 1,
+        **SWEEP,
+        "seeds": list(RECORD_SEEDS),
+        "runs": runs,
+    }
+    write_json(checkpoint_path(RECORD_FILE), record)
+    return record
+
+
+def load_scaling_sweep() -> dict:
+    """The shipped record: ``runs[seed]`` is a list of :func:`sweep` rows, one per width of :data:`SWEEP`."""
+    path = checkpoint_path(RECORD_FILE)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointMissing(f"{path} is missing; make it with `{RECORD_RECIPE}`") from None
+    except (ValueError, UnicodeDecodeError) as err:  # a damaged file is remade, not half-read
+        raise CheckpointError(f"{path} is not valid JSON ({err}); remake it with `{RECORD_RECIPE}`") from None
+    widths = list(SWEEP["widths"])
+    runs = record.get("runs") if isinstance(record, dict) else None
+
+    def one_row_per_width(rows) -> bool:
+        return isinstance(rows, list) and [r.get("d_model") if isinstance(r, dict) else None for r in rows] == widths
+
+    if not isinstance(runs, dict) or "0" not in runs or not all(map(one_row_per_width, runs.values())):
+        raise CheckpointError(
+            f"{path} does not hold one row per width {widths} for each seed; remake it with `{RECORD_RECIPE}`"
+        )
+    return record

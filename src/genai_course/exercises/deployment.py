@@ -1,10 +1,10 @@
-"""Checkers for chapter 8's deployment notebooks (latency budgets)."""
+"""Checkers for chapter 8's deployment notebooks (latency budgets for text and for images)."""
 
 from __future__ import annotations
 
 import math
 
-from .checks import Feedback, call_student, fail, run_check
+from .checks import Feedback, call_student, expect_tensor, fail, run_check
 
 
 def _nearest_rank(times, q):
@@ -61,6 +61,59 @@ def check_percentile_latency(percentile_latency) -> Feedback:
         return (
             "Correct: the nearest-rank percentile is always a time that was actually measured."
             " With 20 calls, p95 is the 19th fastest: one slow call in twenty does not move it, two do."
+        )
+
+    return run_check(body)
+
+
+def check_distill_target(distill_target) -> Feedback:
+    """``distill_target(z_t, z_end, alpha_t, sigma_t, alpha_end, sigma_end) -> x̃`` (b c h w): the clean-image
+    guess whose ONE deterministic DDIM step from z_t lands on z_end (Salimans & Ho 2022, Alg. 2),
+    x̃ = (z_end − (σ_end/σ_t) z_t) / (α_end − (σ_end/σ_t) α_t); α and σ are (b 1 1 1)."""
+    import torch
+
+    from ..deploy.progressive import ddim_move, x0_target
+
+    def body() -> str:
+        gen = torch.Generator().manual_seed(0)
+        b = 4
+        abar_t = torch.tensor([0.30, 0.55, 0.80, 0.95]).view(b, 1, 1, 1)  # z_t: noisier than z_end
+        abar_end = torch.tensor([0.60, 0.85, 0.97, 1.00]).view(b, 1, 1, 1)  # the last one is clean data
+        a_t, s_t = abar_t.sqrt(), (1 - abar_t).sqrt()
+        a_e, s_e = abar_end.sqrt(), (1 - abar_end).sqrt()
+        z_t = torch.randn(b, 1, 4, 4, generator=gen)
+        z_end = torch.randn(b, 1, 4, 4, generator=gen)
+        got = call_student(distill_target, z_t.clone(), z_end.clone(), a_t, s_t, a_e, s_e)
+        expected = x0_target(z_t, z_end, a_t, s_t, a_e, s_e)
+        if isinstance(got, torch.Tensor) and got.shape == expected.shape:
+            numerator = z_end - (s_e / s_t) * z_t
+            swapped = (z_end - (s_t / s_e) * z_t) / (a_e - (s_t / s_e) * a_t)
+            if torch.allclose(got, numerator, atol=1e-5) and not torch.allclose(got, expected, atol=1e-5):
+                fail(
+                    "You returned the numerator only. Hint: divide by α_end − (σ_end/σ_t) α_t, the amount of"
+                    " x̃ that survives the step."
+                )
+            if torch.isfinite(got[:3]).all() and torch.allclose(got[:3], swapped[:3], atol=1e-5):
+                fail(
+                    "The noise ratio is upside down. Hint: a DDIM step keeps the fraction σ_end/σ_t of the noise in"
+                    " z_t − α_t x̂, so the ratio is σ_end / σ_t (smaller than 1 when stepping towards clean data)."
+                )
+        expect_tensor(
+            got,
+            expected,
+            "x̃",
+            axes="b c h w",
+            hint=(
+                "solve z_end = α_end x̃ + (σ_end/σ_t)(z_t − α_t x̃) for x̃. The last example steps to clean data"
+                " (α_end = 1, σ_end = 0), where x̃ must equal z_end."
+            ),
+        )
+        landed = ddim_move(got, z_t, a_t, s_t, a_e, s_e)
+        if not torch.allclose(landed, z_end, atol=1e-4):  # guards the definition, not just the formula
+            fail("One DDIM step from z_t with your x̃ does not land on z_end.")
+        return (
+            "Correct: one DDIM step with x̃ lands exactly where the teacher's two steps did, so x̃ is the"
+            " student's target; at the last step (σ_end = 0) it is the teacher's final image itself."
         )
 
     return run_check(body)
