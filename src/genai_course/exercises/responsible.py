@@ -1,4 +1,4 @@
-"""Checkers for notebook 8.8 (bias, memorisation and responsible use)."""
+"""Checkers for notebook 8.9 (bias, memorisation and responsible use)."""
 
 from __future__ import annotations
 

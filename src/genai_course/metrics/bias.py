@@ -1,6 +1,6 @@
 r"""A bias audit of generators: does sampling keep, shrink or amplify a group's share of the data?
 
-The audit of notebook 8.8 trains small generators on data whose *attribute* (a binary group
+The audit of notebook 8.9 trains small generators on data whose *attribute* (a binary group
 label) is deliberately imbalanced, then counts the groups among the samples.
 
 **Bias amplification.** Zhao et al. (2017) define amplification for a *classifier's predictions*:
