@@ -134,8 +134,10 @@ def train_toy_gan(
     torch.manual_seed(seed)
     g = torch.Generator("cpu").manual_seed(seed)
     G, D = _mlp(z_dim, 2, hidden), _mlp(2, 1, hidden, nn.LeakyReLU)
-    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
+    # foreach: one update for all of a model's tensors at once; at this size the per-tensor loop
+    # of the default CPU Adam is a fifth of the training time
+    opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=(0.5, 0.999), foreach=True)
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999), foreach=True)
     for _ in range(steps):
         real = points[_batches(len(points), batch_size, weights, g)]
         fake = G(torch.randn(batch_size, z_dim, generator=g))
@@ -196,7 +198,7 @@ def train_toy_diffusion(
     g = torch.Generator("cpu").manual_seed(seed)
     schedule = NoiseSchedule.make("linear", T)
     net = ConditionalDenoiser(n_groups=int(groups.max()) + 1)
-    opt = torch.optim.Adam(net.parameters(), lr=lr)
+    opt = torch.optim.Adam(net.parameters(), lr=lr, foreach=True)  # as in train_toy_gan
     abar = schedule.alphas_cumprod
     decay = torch.optim.lr_scheduler.LambdaLR(opt, lambda step: 1 - step / steps)  # smaller steps late: less noise
     for _ in range(steps):
