@@ -104,3 +104,34 @@ def test_reweighted_sampler_draws_groups_equally_often():
     idx = bias._batches(len(groups), 20000, bias.balancing_weights(groups), torch.Generator("cpu").manual_seed(0))
     assert idx.min() >= 0 and idx.max() < len(groups)
     assert abs(groups[idx].float().mean().item() - 0.5) < 0.02
+
+
+def test_the_shipped_audit_record_has_every_model_and_seed():
+    record = bias.load_bias_audit_seeds()
+    assert record["seeds"] == list(bias.RECORD_SEEDS) and record["steps"] == bias.AUDIT["steps"]
+    for name in bias.AUDIT_MODELS:
+        for seed in record["seeds"]:
+            row = record["rows"][name][str(seed)]
+            assert row["n"] == bias.AUDIT["n_samples"]
+            assert row["share"] == pytest.approx(row["group1"] / row["n"], abs=1e-4)
+            assert 0 < row["spread"]
+
+
+def test_audit_summary_counts_group_one_and_its_spread():
+    points, groups = bias.two_groups(200, minority_share=0.25, seed=3)
+    row = bias.audit_summary(points, points, groups)  # the training data audited against itself
+    assert row == {"n": 200, "group1": 50, "share": 0.25, "spread": pytest.approx(1.0)}
+
+
+def test_a_missing_or_damaged_audit_record_names_its_recipe(tmp_path, monkeypatch):
+    from genai_course.errors import CheckpointError, CheckpointMissing
+
+    monkeypatch.setattr(bias, "checkpoint_path", lambda name: tmp_path / name)
+    with pytest.raises(CheckpointMissing, match="genai-course recipe bias_audit_seeds"):
+        bias.load_bias_audit_seeds()
+    (tmp_path / bias.RECORD_FILE).write_text("[1, 2", encoding="utf-8")
+    with pytest.raises(CheckpointError, match="not valid JSON.*genai-course recipe bias_audit_seeds"):
+        bias.load_bias_audit_seeds()
+    (tmp_path / bias.RECORD_FILE).write_text('{"seeds": [0], "rows": {"GAN": {"0": {}}}}', encoding="utf-8")
+    with pytest.raises(CheckpointError, match="every model"):
+        bias.load_bias_audit_seeds()

@@ -72,6 +72,13 @@ RECIPES = {
             table=True,
         ),
         _recipe(
+            "bias_audit_seeds",
+            "2",
+            "table: notebook 8.9's bias audit (toy GANs and diffusion models, two mitigations) with seeds 0-2: share and spread of group 1",
+            "genai_course.metrics.bias:make_bias_audit_seeds",
+            table=True,
+        ),
+        _recipe(
             "diffusion_digits",
             "30",
             "class-conditional digit U-Net, 3000 steps of batch 128, EMA weights",

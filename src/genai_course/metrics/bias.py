@@ -21,19 +21,34 @@ for each group equally often at sampling time.
 
 The data are two Gaussian clusters in 2-D, one per group, so the "attribute classifier" is
 exact (the side of the y-axis a point lies on) and every measured change is the generator's.
+
+**Seeds.** The seed changes the trained model, usually more than the sampling noise does, so the
+audit is repeated with several seeds (:func:`audit_samples` is one seed: four models, five sample
+sets). The recipe ``bias_audit_seeds`` runs seeds 0-2 and ships each sample set's share and
+spread (:func:`load_bias_audit_seeds`); the notebook trains seed 0 live and reads the others.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
+from ..checkpoint_io import checkpoint_path, write_json
 from ..diffusion.schedules import NoiseSchedule
+from ..errors import CheckpointError, CheckpointMissing
 from ..gan.losses import d_loss, g_loss
 from ..nn.unet import timestep_embedding
 from .preferences import wilson_interval  # a group's share is a binomial proportion, like a win rate
+
+# Notebook 8.9's audit: 2000 points with a 20 % minority, 1200 training steps, 2000 samples per set.
+AUDIT = dict(n_points=2000, minority_share=0.2, steps=1200, n_samples=2000)
+AUDIT_MODELS = ("GAN", "GAN, reweighted", "diffusion", "diffusion, reweighted", "diffusion, conditioned")
+RECORD_SEEDS = (0, 1, 2)
+RECORD_FILE = "bias_audit_seeds.json"
+RECORD_RECIPE = "genai-course recipe bias_audit_seeds"
 
 # The two groups' cluster centres (group 0 left, group 1 right) and spread: far enough apart
 # that a sample's group is never ambiguous, close enough that one generator must cover both.
@@ -230,16 +245,108 @@ def diffusion_samples(model: ToyDiffusion, n: int, groups: torch.Tensor | None =
     return ddpm_sample(lambda x, t: net(x, t, y), (n, 2), model.schedule, generator=g)
 
 
+def audit_samples(points, groups, weights, steps: int, seed: int, n_samples: int) -> dict[str, torch.Tensor]:
+    """One seed of the audit → {name of :data:`AUDIT_MODELS`: samples (n_samples 2)}.
+
+    Four models: a GAN and a diffusion model, each on the plain data and on the ``weights``
+    sampler. The plain diffusion model, trained with the group label, is sampled twice: without a
+    label, and asking for each group half of the time (the conditioning mitigation).
+    """
+    asked = torch.arange(n_samples) % 2
+    runs = {
+        "GAN": gan_samples(train_toy_gan(points, None, steps, seed), n_samples, seed + 100),
+        "GAN, reweighted": gan_samples(train_toy_gan(points, weights, steps, seed), n_samples, seed + 100),
+    }
+    model = train_toy_diffusion(points, groups, None, steps, seed)
+    runs["diffusion"] = diffusion_samples(model, n_samples, None, seed + 100)
+    runs["diffusion, conditioned"] = diffusion_samples(model, n_samples, asked, seed + 100)
+    reweighted = train_toy_diffusion(points, groups, weights, steps, seed)
+    runs["diffusion, reweighted"] = diffusion_samples(reweighted, n_samples, None, seed + 100)
+    return {name: runs[name] for name in AUDIT_MODELS}
+
+
+def audit_summary(samples: torch.Tensor, points: torch.Tensor, groups: torch.Tensor) -> dict:
+    """What the audit keeps of one sample set (n 2): ``n``, ``group1`` (how many samples are in group
+    1), ``share`` (their fraction) and ``spread`` (:func:`spread_ratio` of group 1 against its
+    training points)."""
+    labels = group_of(samples)
+    return {
+        "n": len(labels),
+        "group1": int(labels.sum()),
+        "share": share(labels),
+        "spread": spread_ratio(samples[labels == 1], points[groups == 1]),
+    }
+
+
+def make_bias_audit_seeds(device=None) -> dict:
+    """The recipe ``bias_audit_seeds``: :func:`audit_samples` with :data:`AUDIT` for each seed of
+    :data:`RECORD_SEEDS`, on one thread; keeps :func:`audit_summary` of every sample set."""
+    torch.set_num_threads(1)
+    points, groups = two_groups(AUDIT["n_points"], AUDIT["minority_share"], seed=0)
+    weights = balancing_weights(groups)
+    rows: dict = {name: {} for name in AUDIT_MODELS}
+    for seed in RECORD_SEEDS:
+        for name, samples in audit_samples(points, groups, weights, AUDIT["steps"], seed, AUDIT["n_samples"]).items():
+            summary = audit_summary(samples, points, groups)
+            rows[name][str(seed)] = summary | {
+                "share": round(summary["share"], 4),
+                "spread": round(summary["spread"], 4),
+            }
+    record = {
+        "made_by": RECORD_RECIPE,
+        "torch": torch.__version__,
+        "threads": 1,
+        **AUDIT,
+        "seeds": list(RECORD_SEEDS),
+        "rows": rows,
+    }
+    write_json(checkpoint_path(RECORD_FILE), record)
+    return record
+
+
+def load_bias_audit_seeds() -> dict:
+    """The shipped record: ``rows[model][seed]`` is an :func:`audit_summary`, for every model of
+    :data:`AUDIT_MODELS` and every seed in ``seeds``."""
+    path = checkpoint_path(RECORD_FILE)
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointMissing(f"{path} is missing; make it with `{RECORD_RECIPE}`") from None
+    except (ValueError, UnicodeDecodeError) as err:  # a damaged file is remade, not half-read
+        raise CheckpointError(f"{path} is not valid JSON ({err}); remake it with `{RECORD_RECIPE}`") from None
+    rows = record.get("rows") if isinstance(record, dict) else None
+    seeds = [str(s) for s in record.get("seeds", [])] if isinstance(record, dict) else []
+    complete = (
+        isinstance(rows, dict)
+        and seeds
+        and all(
+            isinstance(rows.get(name), dict) and all(isinstance(rows[name].get(s), dict) for s in seeds)
+            for name in AUDIT_MODELS
+        )
+    )
+    if not complete:
+        raise CheckpointError(
+            f"{path} does not hold every model of {AUDIT_MODELS} for each seed; remake it with `{RECORD_RECIPE}`"
+        )
+    return record
+
+
 __all__ = [
+    "AUDIT",
+    "AUDIT_MODELS",
     "CENTRES",
     "SPREAD",
     "ConditionalDenoiser",
     "ToyDiffusion",
+    "audit_samples",
+    "audit_summary",
     "balancing_weights",
     "bias_amplification",
     "diffusion_samples",
     "gan_samples",
     "group_of",
+    "load_bias_audit_seeds",
+    "make_bias_audit_seeds",
     "share",
     "spread_ratio",
     "train_toy_diffusion",
