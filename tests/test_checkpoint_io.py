@@ -317,3 +317,15 @@ def test_shipped_checkpoints_record_their_model_configuration():
             assert blob["format"] == rlhf_pretrained.FORMAT and blob["state"], path.name
         else:
             assert isinstance(blob.get("config") or blob.get("model_config"), dict), path.name
+
+
+def test_a_record_round_trips_with_who_made_it(tmp_path):
+    import torch
+
+    from genai_course.checkpoint_io import read_record, write_record
+
+    path = tmp_path / "table.json"
+    written = write_record(path, "genai-course recipe table", seeds=[0, 1], rows={"a": 1.5})
+    assert written == read_record(path, "genai-course recipe table")
+    assert list(written)[:3] == ["made_by", "torch", "threads"]
+    assert written["torch"] == torch.__version__ and written["threads"] == torch.get_num_threads()

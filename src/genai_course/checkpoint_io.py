@@ -128,6 +128,26 @@ def write_json(path, data) -> Path:
     return write_text(path, json.dumps(data, indent=2) + "\n")
 
 
+def write_record(path, made_by: str, **fields) -> dict:
+    """A shipped table of results (not weights) as JSON: the command that made it, the torch release
+    and the thread count first, then ``fields``. Returns the record."""
+    record = {"made_by": made_by, "torch": torch.__version__, "threads": torch.get_num_threads(), **fields}
+    write_json(path, record)
+    return record
+
+
+def read_record(path, made_by: str) -> dict:
+    """A shipped table written by :func:`write_record`. A missing file, or one that is not valid JSON, is a
+    clear error that names ``made_by``, the command that remakes it: a damaged record is remade, not half-read."""
+    path = Path(path)
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CheckpointMissing(f"{path} is missing; make it with `{made_by}`") from None
+    except (ValueError, UnicodeDecodeError) as err:
+        raise CheckpointError(f"{path} is not valid JSON ({err}); remake it with `{made_by}`") from None
+
+
 # ------------------------------------------------------------------------------ the manifest
 
 

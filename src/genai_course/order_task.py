@@ -12,13 +12,10 @@ few runs live and reads the rest from that record.
 
 from __future__ import annotations
 
-import json
-
 import torch
 from torch import nn
 
-from .checkpoint_io import checkpoint_path, write_json
-from .errors import CheckpointError, CheckpointMissing
+from .checkpoint_io import checkpoint_path, read_record, write_record
 from .nn.attention import MultiHeadAttention
 from .nn.positional import LearnedPositions, SinusoidalPositions
 from .nn.transformer import FeedForward
@@ -123,17 +120,9 @@ def make_positions_seeds(device=None) -> dict:
         }
         for p in POSITIONS
     }
-    record = {"made_by": RECORD_RECIPE, "torch": torch.__version__, "threads": 1, **TRAIN, **RECORD, "curves": curves}
-    write_json(checkpoint_path(RECORD_FILE), record)
-    return record
+    return write_record(checkpoint_path(RECORD_FILE), RECORD_RECIPE, **TRAIN, **RECORD, curves=curves)
 
 
 def load_positions_seeds() -> dict:
     """The shipped record: ``curves[positions][seed]`` is a test-accuracy curve, one value every ``every`` steps."""
-    path = checkpoint_path(RECORD_FILE)
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointMissing(f"{path} is missing; make it with `{RECORD_RECIPE}`") from None
-    except (ValueError, UnicodeDecodeError) as err:  # a damaged file is remade, not half-read
-        raise CheckpointError(f"{path} is not valid JSON ({err}); remake it with `{RECORD_RECIPE}`") from None
+    return read_record(checkpoint_path(RECORD_FILE), RECORD_RECIPE)

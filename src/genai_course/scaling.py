@@ -20,14 +20,13 @@ loss by a few hundredths, as much as the gap between neighbouring sizes. The rec
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 
-from .checkpoint_io import checkpoint_path, write_json
-from .errors import CheckpointError, CheckpointMissing
+from .checkpoint_io import checkpoint_path, read_record, write_record
+from .errors import CheckpointError
 from .gpt.model import GPT, GPTConfig
 from .gpt.tokenizers import CharTokenizer
 from .gpt.train import TrainConfig, get_batch, prepare_data, train
@@ -245,27 +244,13 @@ def make_scaling_sweep(device=None) -> dict:
             SWEEP["widths"], data, seed=seed, device=device, **{k: v for k, v in SWEEP.items() if k != "widths"}
         )
         runs[str(seed)] = [row | {"train_loss": [round(x, 4) for x in row["train_loss"]]} for row in rows]
-    record = {
-        "made_by": RECORD_RECIPE,
-        "torch": torch.__version__,
-        "threads": 1,
-        **SWEEP,
-        "seeds": list(RECORD_SEEDS),
-        "runs": runs,
-    }
-    write_json(checkpoint_path(RECORD_FILE), record)
-    return record
+    return write_record(checkpoint_path(RECORD_FILE), RECORD_RECIPE, **SWEEP, seeds=list(RECORD_SEEDS), runs=runs)
 
 
 def load_scaling_sweep() -> dict:
     """The shipped record: ``runs[seed]`` is a list of :func:`sweep` rows, one per width of :data:`SWEEP`."""
     path = checkpoint_path(RECORD_FILE)
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointMissing(f"{path} is missing; make it with `{RECORD_RECIPE}`") from None
-    except (ValueError, UnicodeDecodeError) as err:  # a damaged file is remade, not half-read
-        raise CheckpointError(f"{path} is not valid JSON ({err}); remake it with `{RECORD_RECIPE}`") from None
+    record = read_record(path, RECORD_RECIPE)
     widths = list(SWEEP["widths"])
     runs = record.get("runs") if isinstance(record, dict) else None
 

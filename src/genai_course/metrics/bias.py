@@ -30,15 +30,14 @@ spread (:func:`load_bias_audit_seeds`); the notebook trains seed 0 live and read
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import torch
 from torch import nn
 
-from ..checkpoint_io import checkpoint_path, write_json
+from ..checkpoint_io import checkpoint_path, read_record, write_record
 from ..diffusion.schedules import NoiseSchedule
-from ..errors import CheckpointError, CheckpointMissing
+from ..errors import CheckpointError
 from ..gan.losses import d_loss, g_loss
 from ..nn.unet import timestep_embedding
 from .preferences import wilson_interval  # a group's share is a binomial proportion, like a win rate
@@ -292,28 +291,14 @@ def make_bias_audit_seeds(device=None) -> dict:
                 "share": round(summary["share"], 4),
                 "spread": round(summary["spread"], 4),
             }
-    record = {
-        "made_by": RECORD_RECIPE,
-        "torch": torch.__version__,
-        "threads": 1,
-        **AUDIT,
-        "seeds": list(RECORD_SEEDS),
-        "rows": rows,
-    }
-    write_json(checkpoint_path(RECORD_FILE), record)
-    return record
+    return write_record(checkpoint_path(RECORD_FILE), RECORD_RECIPE, **AUDIT, seeds=list(RECORD_SEEDS), rows=rows)
 
 
 def load_bias_audit_seeds() -> dict:
     """The shipped record: ``rows[model][seed]`` is an :func:`audit_summary`, for every model of
     :data:`AUDIT_MODELS` and every seed in ``seeds``."""
     path = checkpoint_path(RECORD_FILE)
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointMissing(f"{path} is missing; make it with `{RECORD_RECIPE}`") from None
-    except (ValueError, UnicodeDecodeError) as err:  # a damaged file is remade, not half-read
-        raise CheckpointError(f"{path} is not valid JSON ({err}); remake it with `{RECORD_RECIPE}`") from None
+    record = read_record(path, RECORD_RECIPE)
     rows = record.get("rows") if isinstance(record, dict) else None
     seeds = [str(s) for s in record.get("seeds", [])] if isinstance(record, dict) else []
     complete = (
