@@ -75,7 +75,7 @@ def check_distill_target(distill_target) -> Feedback:
     from ..deploy.progressive import ddim_move, x0_target
 
     def body() -> str:
-        gen = torch.Generator().manual_seed(0)
+        gen = torch.Generator("cpu").manual_seed(0)
         b = 4
         abar_t = torch.tensor([0.30, 0.55, 0.80, 0.95]).view(b, 1, 1, 1)  # z_t: noisier than z_end
         abar_end = torch.tensor([0.60, 0.85, 0.97, 1.00]).view(b, 1, 1, 1)  # the last one is clean data
