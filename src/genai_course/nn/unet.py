@@ -244,7 +244,8 @@ class UNet(nn.Module):
         context: torch.Tensor | None = None,
     ) -> torch.Tensor:
         t, y = self._check(x, t, y, vector, context)
-        emb = self.time_mlp(timestep_embedding(t, self.config.base_channels))  # (b e)
+        # In x's dtype, so that a float64 (or half-precision) U-Net runs end to end.
+        emb = self.time_mlp(timestep_embedding(t, self.config.base_channels).to(x.dtype))  # (b e)
         if self.label_emb is not None:
             emb = emb + self.label_emb(y)
         if self.vector_proj is not None:
