@@ -244,8 +244,7 @@ class UNet(nn.Module):
         context: torch.Tensor | None = None,
     ) -> torch.Tensor:
         t, y = self._check(x, t, y, vector, context)
-        # In x's dtype, so that a float64 (or half-precision) U-Net runs end to end.
-        emb = self.time_mlp(timestep_embedding(t, self.config.base_channels).to(x.dtype))  # (b e)
+        emb = self.time_mlp(timestep_embedding(t, self.config.base_channels).to(x.dtype))  # (b e), in x's dtype
         if self.label_emb is not None:
             emb = emb + self.label_emb(y)
         if self.vector_proj is not None:
